@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run test lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m assistant serve --host 127.0.0.1 --port 7860
+
+test: install
+	$(PY) -m pytest -q
+
+lock: install
+	$(PY) -m pip freeze --exclude-editable | sed '1i # Exact versions resolved together on Python 3.11 (regenerate with: make lock).' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,170 @@
+"""The read path in one place: resolve the question against the conversation, retrieve,
+select evidence, answer. ``Assistant`` is what the CLI, the web chat, the REST API and
+the eval runner all call."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant import speech
+from assistant.answer import abstain, compose_extractive, compose_statements, templates
+from assistant.errors import IndexEmpty, UsageError
+from assistant.evidence import lexical_overlap, rank_sentences, statements_by
+from assistant.lexical import question_language
+from assistant.retrieve import Filters, Retriever
+from assistant.settings import Settings
+from assistant.types import Answer, Evidence
+
+MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|et|et pour|et qu['’]en est-il de|quid de)\b", re.I)
+_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|il|elle|lui|ils|elles|leur|son|sa|ses)\b", re.I)
+_NAMEISH = re.compile(r"\b([A-ZÀ-ÖØ-Þ][\w’'-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+)*)")
+_NOT_NAMES = {"What", "Who", "Whom", "When", "Where", "Why", "How", "Which", "Did", "Does", "Is",
+              "Are", "Was", "Were", "Qui", "Que", "Quoi", "Quand", "Où", "Pourquoi", "Comment",
+              "Quel", "Quelle", "Quels", "Quelles", "Qu", "Combien", "Est", "And", "Et", "The",
+              "Le", "La", "Les", "A", "An", "In", "En", "According", "Selon", "Tell"}
+
+
+def clean_question(question: str) -> str:
+    q = _CONTROL.sub(" ", question or "").strip()
+    if not q:
+        raise UsageError("the question is empty; type a question about the articles")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"the question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}"
+        )
+    return q
+
+
+def _last_name(history: Sequence[str]) -> str:
+    for earlier in reversed(history):
+        parsed = speech.parse_speech_question(earlier)
+        if parsed and parsed[0].lower() not in speech.PRONOUNS:
+            return parsed[0]
+        names = [n for n in _NAMEISH.findall(earlier) if n.split()[0] not in _NOT_NAMES]
+        if names:
+            return names[-1]
+    return ""
+
+
+def resolve(question: str, history: Sequence[str]) -> str:
+    """Rewrite a follow-up so it stands on its own ("What else did he say?" after
+    "Who is John Kirby?" becomes "What else did John Kirby say?")."""
+    if not history:
+        return question
+    parsed = speech.parse_speech_question(question)
+    if parsed and parsed[0].lower() in speech.PRONOUNS:
+        name = _last_name(history)
+        if name:
+            return re.sub(rf"\b{re.escape(parsed[0])}\b", name, question, count=1)
+    if _ELLIPSIS.match(question) and len(question.split()) <= 6:
+        return f"{history[-1].rstrip(' ?')} — {question}"
+    if _PRONOUN.search(question):
+        name = _last_name(history)
+        if name and name not in question:
+            return f"{question} ({name})"
+    return question
+
+
+class Assistant:
+    def __init__(self, settings: Settings, store=None, embedder=None, llm=None) -> None:  # type: ignore[no-untyped-def]
+        from index.embed import make_embedder
+        from index.store import Store
+
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.embedder = embedder or make_embedder(settings)
+        self.retriever = Retriever(self.store, settings)
+        self.llm = llm
+        self._hash = settings.settings_hash()
+
+    def warm(self) -> None:
+        """Load the embedder's weights and the lexical index before the first user."""
+        self.embedder.embed_query("warm up") if hasattr(self.embedder, "embed_query") else self.embedder.embed(["warm up"])
+        _ = self.retriever.lexical
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        if hasattr(self.embedder, "embed_query"):
+            return self.embedder.embed_query(text)
+        return self.embedder.embed([text])[0]
+
+    def ask(
+        self, question: str, history: Sequence[str] | None = None, filters: Filters | None = None
+    ) -> Answer:
+        t0 = time.perf_counter()
+        question = clean_question(question)
+        history = [clean_question(h) for h in (history or []) if h and h.strip()]
+        self.store.check_embedder(self.embedder.name, for_writing=False)
+        if self.store.articles.count() == 0:
+            raise IndexEmpty()
+        lang = question_language(question)
+        resolved = resolve(question, history)
+        timings: dict[str, float] = {}
+
+        t = time.perf_counter()
+        vector = self._embed_query(resolved)
+        timings["embed"] = (time.perf_counter() - t) * 1000
+
+        parsed = speech.parse_speech_question(resolved)
+        t = time.perf_counter()
+        passages = self.retriever.retrieve(resolved, vector, filters)
+        timings["retrieve"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        answer: Answer | None = None
+        if parsed:
+            answer = self._speech_answer(question, resolved, parsed, lang, filters)
+        ranked: list[Evidence] = []
+        if answer is None:
+            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical)
+            timings["evidence"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            answer = compose_extractive(
+                question, ranked, lang=lang, prompts_dir=self.settings.prompts_dir,
+                threshold=self.settings.abstain_below, max_citations=self.settings.max_citations,
+            )
+        else:
+            timings["evidence"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+        timings["answer"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = timings
+        answer.settings_hash = self._hash
+        answer.resolved_question = resolved if resolved != question else ""
+        return answer
+
+    def _speech_answer(self, question, resolved, parsed, lang, filters) -> Answer | None:  # type: ignore[no-untyped-def]
+        phrase, topic = parsed
+        who = speech.resolve_speaker(phrase, self.settings.prompts_dir / "glossary_en_fr.tsv")
+        if who.is_empty():
+            return None
+        statements = statements_by(who, self.store)
+        if filters and filters.active():
+            statements = [s for s in statements if filters.accepts({"source": s.source, "outlet": s.outlet, "date_num": int((s.date or "0").replace("-", "")[:8].ljust(8, "0"))})]
+        if not statements:
+            t = templates(self.settings.prompts_dir, lang)
+            return abstain(question, [], t)
+        if topic:
+            statements = self._on_topic(topic, statements)
+        return compose_statements(
+            question, statements, speaker=phrase, topic=topic, lang=lang,
+            prompts_dir=self.settings.prompts_dir, max_citations=max(self.settings.max_citations, 12),
+        )
+
+    def _on_topic(self, topic: str, statements: list[Evidence]) -> list[Evidence]:
+        """Keep the statements about the asked topic ("about Pyongyang's assurances")."""
+        qv = self._embed_query(topic)
+        # Sentence vectors were computed at ingestion: read them, don't re-embed.
+        got = self.store.sentences.get(ids=[s.sentence_id for s in statements], include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"]))
+        vecs = [np.asarray(by_id[s.sentence_id], dtype=np.float32) for s in statements]
+        lexical = self.retriever.lexical
+        scores = [float(np.dot(v, qv)) + 0.5 * lexical_overlap(topic, s.text, lexical) for v, s in zip(vecs, statements)]
+        best = max(scores)
+        keep = [s for s, sc in sorted(zip(statements, scores), key=lambda p: -p[1]) if sc >= best - 0.08]
+        return keep[:4]

