@@ -84,14 +84,17 @@ def compose_extractive(
     t = templates(prompts_dir, lang)
     evidence = _dedupe(evidence)
     if not evidence or evidence[0].score < threshold:
-        return abstain(question, evidence, t)
+        ans = abstain(question, evidence, t)
+        ans.best_score = evidence[0].score if evidence else 0.0
+        return ans
     best = evidence[0].score
     chosen = [e for e in evidence if e.score >= max(threshold, best - margin)][:max_citations]
     book = CitationBook()
     lines = [t["answer_intro"]]
     for ev in chosen:
         lines.append(f"- “{ev.text}” [{book.cite(ev)}]")
-    return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations)
+    return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations,
+                  best_score=best)
 
 
 def compose_statements(
@@ -123,7 +126,8 @@ def compose_statements(
         lines.append(f"{_heading(evs[0], t)}:")
         for ev in evs:
             lines.append(f"- “{ev.text}” [{book.cite(ev)}]")
-    return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations)
+    return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations,
+                  best_score=1.0)
 
 
 def abstain(question: str, closest: list[Evidence], t: dict[str, str], n: int = 3) -> Answer:

@@ -81,6 +81,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     settings_hash: str = ""
     resolved_question: str = ""
+    best_score: float = 0.0  # score of the best evidence (calibration; not serialised)
 
     def to_dict(self) -> dict[str, Any]:
         return {
