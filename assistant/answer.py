@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.lexical import fold
+from assistant.lexical import fold, tokens
 from assistant.types import Answer, Citation, Evidence
 
 
@@ -47,28 +48,124 @@ class CitationBook:
         return self._by_span[key]
 
 
-def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
-    """Drop repeated spans and near-identical sentences (syndicated copies)."""
+_MARKER = re.compile(r"\[(\d+)\]")
+# Denial cues (accent-folded): "nie", "dément", "n'a jamais", "rumeurs", "denied", "never"...
+_DENIAL = re.compile(
+    r"(?<![\w'])(?:nie|nient|niait|nier|dement|dementent|dementi|dementi|jamais|rumeurs?|"
+    r"deny|denies|denied|denial|never|rejects?|rejected|dismissed)(?![\w])"
+)
+
+
+_POLAR = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|has|have|had|will|would|can|could|est-ce|est il vrai)\b"
+    r"|^\s*[\w' ]*?\b\w+-(?:t-)?(?:il|elle|ils|elles|on)\b",
+    re.I,
+)
+
+
+_ASKS_TRUTH = re.compile(r"\b(?:confirm\w*|contradict\w*|disagree\w*|dispute\w*|vrai|true|conflict\w*)\b")
+_WH = re.compile(r"^(?:qu'|que\b|quoi|quand|comment|pourquoi|combien|ou\b|quel|qui\b|what|when|who|why|how|which|where)")
+
+
+def is_polar(question: str) -> bool:
+    """A yes/no question ("Is North Korea selling...?", "La Corée du Nord vend-elle...?")."""
+    f = fold(question).strip()
+    if _WH.match(f):
+        return False
+    return _POLAR.search(f) is not None
+
+
+def neutralise_markers(text: str) -> str:
+    """Article text is data: a "[7]" inside a quote must never read as one of our
+    citation markers. In the answer string, bracketed numbers inside quoted article
+    text are rendered with full-width brackets ("［7］"); citation quotes stay verbatim."""
+    return _MARKER.sub(lambda m: f"［{m.group(1)}］", text)
+
+
+def is_denial(text: str) -> bool:
+    return _DENIAL.search(fold(text)) is not None
+
+
+def _words(text: str) -> set[str]:
+    return set(tokens(text))
+
+
+def near_duplicate(a: set[str], b: set[str], threshold: float = 0.6) -> bool:
+    """Token Jaccard on folded content words (syndicated copies of one report)."""
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= threshold
+
+
+def _group_copies(evidence: list[Evidence]) -> list[tuple[Evidence, list[Evidence]]]:
+    """Drop repeated spans; fold near-identical sentences (syndicated copies) into the
+    first (best-ranked) one, keeping the copies so the answer can say how many
+    outlets carried it."""
     seen_spans: set[tuple[str, int, int]] = set()
-    seen_text: list[set[str]] = []
-    out = []
+    groups: list[tuple[Evidence, list[Evidence], set[str]]] = []
     for ev in evidence:
         key = (ev.article_id, ev.start, ev.end)
         if key in seen_spans:
             continue
-        words = set(fold(ev.text).split())
-        if any(len(words & w) / max(len(words | w), 1) > 0.8 for w in seen_text):
-            continue
         seen_spans.add(key)
-        seen_text.append(words)
-        out.append(ev)
-    return out
+        words = _words(ev.text)
+        for head, copies, hw in groups:
+            if near_duplicate(words, hw) or (ev.dup_group and ev.dup_group == head.dup_group
+                                             and near_duplicate(words, hw, 0.45)):
+                copies.append(ev)
+                break
+        else:
+            groups.append((ev, [], words))
+    return [(h, c) for h, c, _ in groups]
+
+
+def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
+    return [h for h, _ in _group_copies(evidence)]
+
+
+def _outlets(head: Evidence, copies: list[Evidence]) -> int:
+    return len({(e.outlet or e.article_id) for e in [head, *copies]})
 
 
 def _heading(ev: Evidence, t: dict[str, str]) -> str:
     bits = [b for b in (ev.outlet, ev.date) if b]
     title = ev.title or ev.source
     return f"{title} ({', '.join(bits)})" if bits else title
+
+
+def _bullet(ev: Evidence, cid: int, copies: list[Evidence], t: dict[str, str]) -> str:
+    line = f"- “{neutralise_markers(ev.text)}” [{cid}]"
+    n = _outlets(ev, copies)
+    if n > 1:
+        line += f" ({t['reported_by'].format(n=n)})"
+    return line
+
+
+def find_conflict(
+    pool: list[tuple[Evidence, list[Evidence]]], min_shared: int = 2
+) -> tuple[list[Evidence], list[Evidence]] | None:
+    """Both sides of a disagreement: denials (nie, dément, jamais, rumeurs, denied...)
+    and affirming evidence on the same topic from a different article or speaker.
+    Returns (affirming, denying) or None."""
+    denials = [h for h, _ in pool if is_denial(h.text)]
+    if not denials:
+        return None
+    affirm = []
+    for h, _ in pool:
+        if h in denials:
+            continue
+        hw = _words(h.text)
+        for d in denials:
+            other = d.article_id != h.article_id or (d.speaker and d.speaker != h.speaker)
+            if other and len(hw & _words(d.text)) >= min_shared:
+                affirm.append(h)
+                break
+    if not affirm:
+        return None
+    denials = [d for d in denials if any(
+        (d.article_id != a.article_id) and len(_words(a.text) & _words(d.text)) >= min_shared for a in affirm
+    )]
+    return (affirm, denials) if denials else None
 
 
 def compose_extractive(
@@ -80,19 +177,36 @@ def compose_extractive(
     threshold: float,
     max_citations: int,
     margin: float = 0.12,
+    conflict_margin: float = 0.2,
 ) -> Answer:
     t = templates(prompts_dir, lang)
-    evidence = _dedupe(evidence)
-    if not evidence or evidence[0].score < threshold:
-        ans = abstain(question, evidence, t)
-        ans.best_score = evidence[0].score if evidence else 0.0
+    grouped = _group_copies(evidence)
+    heads = [h for h, _ in grouped]
+    if not heads or heads[0].score < threshold:
+        ans = abstain(question, heads, t)
+        ans.best_score = heads[0].score if heads else 0.0
         return ans
-    best = evidence[0].score
-    chosen = [e for e in evidence if e.score >= max(threshold, best - margin)][:max_citations]
+    best = heads[0].score
+    copies = {id(h): c for h, c in grouped}
+    # Disagreement matters when the question asks whether something is true (a yes/no
+    # question, or one about denials/confirmation): then look for both sides.
+    sides = None
+    if is_polar(question) or _DENIAL.search(fold(question)) or _ASKS_TRUTH.search(fold(question)):
+        pool = [(h, c) for h, c in grouped if h.score >= max(threshold, best - conflict_margin)][:8]
+        sides = find_conflict(pool)
     book = CitationBook()
+    if sides:
+        affirm, deny = sides
+        half = max(1, max_citations // 2)
+        lines = [t["conflict_intro"]]
+        for ev in affirm[:half] + deny[:max(half, max_citations - min(half, len(affirm)))]:
+            lines.append(_bullet(ev, book.cite(ev), copies.get(id(ev), []), t))
+        return Answer(question=question, answer="\n".join(lines), abstained=False,
+                      citations=book.citations, conflict=True, best_score=best)
+    chosen = [h for h in heads if h.score >= max(threshold, best - margin)][:max_citations]
     lines = [t["answer_intro"]]
     for ev in chosen:
-        lines.append(f"- “{ev.text}” [{book.cite(ev)}]")
+        lines.append(_bullet(ev, book.cite(ev), copies.get(id(ev), []), t))
     return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations,
                   best_score=best)
 
@@ -125,7 +239,7 @@ def compose_statements(
         lines.append("")
         lines.append(f"{_heading(evs[0], t)}:")
         for ev in evs:
-            lines.append(f"- “{ev.text}” [{book.cite(ev)}]")
+            lines.append(f"- “{neutralise_markers(ev.text)}” [{book.cite(ev)}]")
     return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations,
                   best_score=1.0)
 

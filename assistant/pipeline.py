@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -81,6 +81,13 @@ class Assistant:
         self.embedder = embedder or make_embedder(settings)
         self.retriever = Retriever(self.store, settings)
         self.llm = llm
+        if self.llm is None and settings.llm_url and settings.llm_model:
+            from assistant.llm import OpenAICompatibleLLM
+
+            self.llm = OpenAICompatibleLLM(
+                settings.llm_url, settings.llm_model, api_key=settings.llm_api_key or None,
+                timeout=settings.llm_timeout,
+            )
         self._hash = settings.settings_hash()
 
     def warm(self) -> None:
@@ -94,6 +101,45 @@ class Assistant:
         return self.embedder.embed([text])[0]
 
     def ask(
+        self, question: str, history: Sequence[str] | None = None, filters: Filters | None = None
+    ) -> Answer:
+        """The whole answer (in LLM mode, the validated generation or the extractive fallback)."""
+        final: Answer | None = None
+        for item in self.ask_stream(question, history, filters):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def ask_stream(
+        self, question: str, history: Sequence[str] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield partial answer text (LLM mode only) and finally the Answer. Abstention
+        is decided before any LLM call; extractive mode yields the final Answer once."""
+        t0 = time.perf_counter()
+        answer = self._extractive(question, history, filters)
+        if self.llm is None or answer.abstained:
+            yield answer
+            return
+        from assistant.generate import generate_stream
+
+        t = time.perf_counter()
+        lang = question_language(question)
+        final: Answer | None = None
+        for item in generate_stream(self.llm, answer.resolved_question or answer.question, answer, lang,
+                                    self.settings.prompts_dir):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                yield item
+        assert final is not None
+        final.question = answer.question
+        final.timings_ms = dict(answer.timings_ms)
+        final.timings_ms["llm"] = (time.perf_counter() - t) * 1000
+        final.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+        yield final
+
+    def _extractive(
         self, question: str, history: Sequence[str] | None = None, filters: Filters | None = None
     ) -> Answer:
         t0 = time.perf_counter()

@@ -101,7 +101,7 @@ def main() -> None:
             if not row["answerable"] and abstains:
                 continue
             print(f"- {row['id']} [{row['category']}] score={s:.3f} {row['question']}")
-            print(f"    evidence: {row['evidence'][0][:110]}")
+            print(f"    evidence: {(row['evidence'] or [''])[0][:110]}")
             for cit in ans.citations[:3]:
                 print(f"    cited {cit.source[:3]}: {cit.quote[:110]}")
 
