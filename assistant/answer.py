@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
@@ -110,13 +112,25 @@ def _group_copies(evidence: list[Evidence]) -> list[tuple[Evidence, list[Evidenc
         seen_spans.add(key)
         words = _words(ev.text)
         for head, copies, hw in groups:
-            if near_duplicate(words, hw) or (ev.dup_group and ev.dup_group == head.dup_group
-                                             and near_duplicate(words, hw, 0.45)):
+            if near_duplicate(words, hw) or (
+                head.article_id != ev.article_id
+                and near_duplicate(words, hw, 0.3)
+                and (_cosine(head, ev) >= COPY_COSINE or (ev.dup_group and ev.dup_group == head.dup_group))
+            ):
                 copies.append(ev)
                 break
         else:
             groups.append((ev, [], words))
     return [(h, c) for h, c, _ in groups]
+
+
+COPY_COSINE = 0.8  # stored sentence vectors of two retellings of one report
+
+
+def _cosine(a: Evidence, b: Evidence) -> float:
+    if a.vector is None or b.vector is None:
+        return 0.0
+    return float(np.dot(a.vector, b.vector))
 
 
 def _dedupe(evidence: list[Evidence]) -> list[Evidence]:

@@ -63,7 +63,9 @@ def rank_sentences(
         lex = lexical_overlap(question, row["text"], lexical)
         # A small nudge for sentences in higher-ranked passages; cosine dominates.
         prior = 0.02 / rank_of.get(row["meta"].get(S.CHUNK_ID), 10)
-        scored.append(evidence_from(row, cos + lexical_weight * lex + prior, "dense+lexical"))
+        ev = evidence_from(row, cos + lexical_weight * lex + prior, "dense+lexical")
+        ev.vector = row["vector"]
+        scored.append(ev)
     scored.sort(key=lambda e: -e.score)
     return scored
 

@@ -49,6 +49,8 @@ class Evidence:
     reason: str = ""  # "dense", "speech", "lexical", ...
     dup_group: str = ""
     sentence_id: str = ""
+    # The stored sentence vector, when the ranking read it (used to fold syndicated copies).
+    vector: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
