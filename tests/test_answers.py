@@ -135,6 +135,7 @@ def test_injected_article_changes_nothing(writable_home, embedder, tmp_path, ass
     # Where the injected article is quoted, its fake "[7]" is not a citation marker.
     ans = poisoned.ask("Which Iranian drone models had technical problems?")
     injected = [c for c in ans.citations if c.source == "zz_injected.txt"]
+    assert injected and any("[7]" in c.quote for c in injected), ans.answer
     assert markers(ans.answer) == {c.id for c in ans.citations}
     for c in injected:
         assert c.quote == article_text(poisoned, c.source)[c.start : c.end]  # verbatim
