@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant import speech
+from assistant.coverage import uncovered
 from assistant.answer import abstain, compose_extractive, compose_statements, templates
 from assistant.errors import IndexEmpty, UsageError
 from assistant.evidence import lexical_overlap, rank_sentences, statements_by
@@ -170,10 +171,15 @@ class Assistant:
             ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical)
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            answer = compose_extractive(
-                question, ranked, lang=lang, prompts_dir=self.settings.prompts_dir,
-                threshold=self.settings.abstain_below, max_citations=self.settings.max_citations,
-            )
+            missing = uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
+            if missing:
+                answer = abstain(question, ranked, templates(self.settings.prompts_dir, lang))
+                answer.best_score = ranked[0].score if ranked else 0.0
+            else:
+                answer = compose_extractive(
+                    question, ranked, lang=lang, prompts_dir=self.settings.prompts_dir,
+                    threshold=self.settings.abstain_below, max_citations=self.settings.max_citations,
+                )
         else:
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
