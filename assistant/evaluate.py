@@ -226,13 +226,25 @@ _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _CAPITAL = re.compile(r"(?<![\w’'])([A-ZÀ-ÖØ-Þ][\w’'.-]*\w|[A-ZÀ-ÖØ-Þ])")
 
 
-def key_facts(reference: str) -> list[str]:
-    """Numbers, capitalised names and month/day names of a reference answer, folded."""
+def key_facts(reference: str, evidence: Sequence[str] = ()) -> list[str]:
+    """Numbers, capitalised names and month/day names of a reference answer, folded.
+
+    A capitalised word that starts a sentence counts only when it is a known name, an
+    acronym, or appears capitalised in the gold evidence ("Kirby said" yes, "Millions of
+    rockets" no)."""
+    named_in_evidence = {fold(w) for e in evidence for w in re.findall(r"[A-ZÀ-ÖØ-Þ][\w-]+", e)}
     facts: list[str] = []
     for m in _NUMBER.finditer(reference):
         facts.append(m.group())
     for m in _CAPITAL.finditer(reference):
-        word = fold(m.group(1)).strip(".'-")
+        raw = m.group(1)
+        before = reference[: m.start()].rstrip(" «\"“(")
+        sentence_start = not before or before[-1] in ".!?:—–"
+        word = fold(raw).strip(".'-")
+        # A capital at the start of a sentence is a name only if it is one we know or an
+        # acronym ("Millions of rockets" gives no fact; "Kirby said" and "UN" do).
+        if sentence_start and word not in _NAMES_EN_FR and word not in named_in_evidence and not raw.isupper():
+            continue
         word = re.sub(r"^(?:l|d|qu)'", "", word)
         if len(word) < 2 or word in _FACT_STOP or word.isdigit():
             continue
@@ -252,13 +264,15 @@ def _variants(fact: str) -> list[str]:
     out += _NAMES_EN_FR.get(fact, [])
     if fact in _MONTHS_EN_FR:
         out.append(_MONTHS_EN_FR[fact])
+    if len(fact) > 3 and fact.endswith("s") and not fact.isdigit():  # UAVs -> UAV
+        out.append(fact[:-1])
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", fact):  # 1,000 -> 1000 / 1 000
         out += [fact.replace(",", ""), fact.replace(",", " ")]
     return out
 
 
-def key_fact_recall(reference: str, answer_text: str) -> float | None:
-    facts = key_facts(reference)
+def key_fact_recall(reference: str, answer_text: str, evidence: Sequence[str] = ()) -> float | None:
+    facts = key_facts(reference, evidence)
     if not facts:
         return None
     hay = fold(answer_text).replace("\u00a0", " ").replace("\u202f", " ")
@@ -368,7 +382,7 @@ def score(row: dict[str, Any], res: SystemResult, corpus: Corpus) -> dict[str, f
         if groups and not res.abstained else (0.0 if groups else None)
     )
     text = "" if res.abstained else res.answer + "\n" + "\n".join(c["quote"] for c in res.citations)
-    m["key_fact_recall"] = key_fact_recall(row["reference_answer"], text)
+    m["key_fact_recall"] = key_fact_recall(row["reference_answer"], text, row.get("evidence") or ())
     m["token_f1"] = token_f1(text, row["reference_answer"])
     return m
 

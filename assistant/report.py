@@ -67,7 +67,7 @@ def _bar_chart(title: str, groups: list[str], series: dict[str, list[float | Non
     n_series = max(len(series), 1)
     height = top + len(groups) * (n_series * bar_h + gap) + 30
     plot_w = width - left - 60
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    out = [f'<svg width="{width}" height="{height}" role="img" '
            f'aria-label="{escape(title)}"><text x="4" y="16" class="t">{escape(title)}</text>']
     for x in (0, 0.25, 0.5, 0.75, 1.0):
         xx = left + x * plot_w
@@ -101,7 +101,7 @@ def _histogram(title: str, values: list[float], bins: int = 20, width: int = 720
     plot_w, plot_h = width - left - 10, height - top - bottom
     cmax = max(counts)
     bw = plot_w / bins
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    out = [f'<svg width="{width}" height="{height}" role="img" '
            f'aria-label="{escape(title)}"><text x="4" y="16" class="t">{escape(title)}</text>']
     for i, c in enumerate(counts):
         h = plot_h * c / cmax if cmax else 0
