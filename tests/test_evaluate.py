@@ -234,3 +234,18 @@ def test_fail_under_names_each_metric(writable_home: Path, tmp_path: Path, capsy
     _, err = capsys.readouterr()
     assert code == 1
     assert "FAIL hit@5" in err and "FAIL mrr" in err and "quote_exact" not in err
+
+
+def test_judge_column_only_when_configured(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.llm import FakeLLM
+    from assistant.settings import Settings
+
+    assert ev.make_judge(Settings(home=Path("/nonexistent"))) is None
+    rows = [r for r in _rows(1) if r["answerable"]][:3]
+    judge = FakeLLM(default="yes")
+    report = ev.evaluate(assistant, rows, systems=("pipeline",), judge=judge)
+    assert report["meta"]["judge"] is True and judge.calls
+    assert report["summary"]["pipeline"]["overall"]["judge_correct"] is not None
+    assert "judge" in format_table(report)
+    plain = ev.evaluate(assistant, rows, systems=("pipeline",))
+    assert "judge_correct" not in plain["summary"]["pipeline"]["overall"]
