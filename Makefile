@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lock clean
+.PHONY: install run test eval-gate lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The quality gate: a fresh index of the bundled corpus, the reference set, the floors
+# in evals/baseline.json; exits 1 naming each metric below its floor.
+eval-gate: install
+	$(PY) -m assistant eval --baseline evals/baseline.json --report reports/ci
 
 lock: install
 	$(PY) -m pip freeze --exclude-editable | sed '1i # Exact versions resolved together on Python 3.11 (regenerate with: make lock).' > requirements.lock

@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("inspect", help="show what cleaning keeps and drops for a file or URL")
     s.add_argument("source")
     sub.add_parser("reset", help="delete the whole index")
+
+    s = sub.add_parser("eval", help="evaluate on a reference set; write report.json and report.html")
+    s.add_argument("dataset", nargs="?", help="JSONL reference set (default: evals/reference.jsonl)")
+    s.add_argument("--report", help="output folder (default: $ASSISTANT_HOME/reports/<timestamp>/)")
+    s.add_argument("--compare", help="an earlier report.json: print deltas and changed questions")
+    s.add_argument("--fail-under", nargs="+", metavar="METRIC=VALUE", default=[], help="exit 1 below a floor")
+    s.add_argument("--baseline", help="JSON file of floors, e.g. evals/baseline.json")
+    s.add_argument("--use-index", action="store_true", help="use the existing index, not a fresh one")
     return p
 
 
@@ -212,10 +220,17 @@ def cmd_serve(args, settings) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
+def cmd_eval(args, settings) -> int:  # type: ignore[no-untyped-def]
+    from assistant.evaluate import cmd_eval as run_eval
+
+    return run_eval(args, settings)
+
+
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "sources": cmd_sources,
     "remove": cmd_remove, "inspect": cmd_inspect, "reset": cmd_reset,
 }
+COMMANDS["eval"] = cmd_eval
 
 
 def main(argv: Sequence[str] | None = None) -> int:

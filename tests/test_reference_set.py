@@ -41,6 +41,18 @@ def _load_rows():
 
 ROWS = _load_rows()
 ARTICLE_TEXT = {p.name: p.read_text(encoding="utf-8") for p in ARTICLES.glob("*.txt")}
+# Optional keys: "kind" marks why an unanswerable row is unanswerable ("boilerplate":
+# the fact exists only in page furniture that cleaning drops, e.g. a photo caption).
+OPTIONAL_KEYS = {"kind": {"boilerplate"}}
+
+
+def _cleaned() -> dict[str, str]:
+    from index.clean import clean_article
+
+    return {name: clean_article(raw).text for name, raw in ARTICLE_TEXT.items()}
+
+
+CLEANED_TEXT = _cleaned()
 
 
 def _ids():
@@ -53,7 +65,11 @@ def test_articles_present():
 
 @pytest.mark.parametrize("row", [r for _, r in ROWS], ids=_ids())
 def test_row_schema(row):
-    assert set(row) == set(KEYS)
+    assert set(KEYS) <= set(row) <= set(KEYS) | set(OPTIONAL_KEYS)
+    for key, allowed in OPTIONAL_KEYS.items():
+        if key in row:
+            assert row[key] in allowed, key
+            assert not row["answerable"], f"{key} is only for unanswerable rows"
     for key, typ in KEYS.items():
         assert isinstance(row[key], typ), f"{key} should be {typ.__name__}"
     for key in ("history", "evidence", "sources"):
@@ -76,6 +92,11 @@ def test_row_evidence(row):
             assert src in ARTICLE_TEXT, f"unknown source file {src}"
         for ev in row["evidence"]:
             assert any(ev in ARTICLE_TEXT[s] for s in row["sources"]), f"not an exact substring: {ev!r}"
+            # Citations point into the cleaned text: evidence that only exists in dropped
+            # furniture (captions, credits, bylines) can never be cited.
+            assert any(ev in CLEANED_TEXT[s] for s in row["sources"]), (
+                f"evidence not in the cleaned text (dropped as furniture?): {ev!r}"
+            )
             low = ev.lower()
             for marker in BOILERPLATE:
                 assert marker not in low, f"boilerplate marker {marker!r} in evidence {ev!r}"
@@ -103,3 +124,4 @@ def test_coverage_counts():
     assert cats["quote"] >= 8
     assert cats["conflict"] >= 4
     assert cats["multi_source"] >= 5
+    assert set(cats) == CATEGORIES, f"missing categories: {CATEGORIES - set(cats)}"
