@@ -218,5 +218,5 @@ class Assistant:
         lexical = self.retriever.lexical
         scores = [float(np.dot(v, qv)) + 0.5 * lexical_overlap(topic, s.text, lexical) for v, s in zip(vecs, statements)]
         best = max(scores)
-        keep = [s for s, sc in sorted(zip(statements, scores), key=lambda p: -p[1]) if sc >= best - 0.08]
+        keep = [s for s, sc in sorted(zip(statements, scores), key=lambda p: -p[1]) if sc >= best - 0.12]
         return keep[:4]

@@ -111,11 +111,14 @@ def resolve_speaker(phrase: str, glossary_path: Path) -> Speaker:
         # French role phrase or an uncapitalised name: use its content words as parts.
         words = [w for w in re.findall(r"[\w'-]+", remaining) if len(w) > 2 and w not in {"the", "les", "des", "une"}]
         if words:
-            speaker.roles.append([[w] for w in words])
+            # Match word starts ("anonyme" finds "anonymat", "américain" "américaine").
+            speaker.roles.append([[w[: max(5, len(w) - 2)] + "*"] for w in words])
     return speaker
 
 
 def _contains(hay: str, needle: str) -> bool:
+    if needle.endswith("*"):
+        return re.search(rf"(?<![\w-]){re.escape(needle[:-1])}", hay) is not None
     return re.search(rf"(?<![\w-]){re.escape(needle)}(?![\w])", hay) is not None
 
 
