@@ -327,6 +327,10 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
             resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=7 * 24 * 3600)
         return resp
 
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def no_such_api(rest: str) -> Any:
+        raise HTTPException(404, "Not Found")
+
     app = gr.mount_gradio_app(app, build_ui(assistant, settings), path="/", footer_links=["api"])
     app.add_middleware(WebGuard, settings=settings)
     return app
