@@ -92,8 +92,8 @@ def render_markdown(ans: Answer) -> str:
         for c in ans.citations:
             meta = ", ".join(esc(x) for x in (c.outlet, c.date) if x)
             head = esc(c.title or c.source) + (f" ({meta})" if meta else "")
-            marker = cite_link(c)
-            parts.append(f"\n{marker} **{head}** — {esc(c.source)} \\[{c.start}:{c.end}\\]  \n> {esc(c.quote)}")
+            where = f" — {esc(c.source)}" if c.title else ""
+            parts.append(f"\n{cite_link(c)} **{head}**{where} \\[{c.start}:{c.end}\\]  \n> {esc(c.quote)}")
     if ans.closest:
         parts.append("\n**Closest sources (not an answer)**")
         for c in ans.closest:

@@ -73,13 +73,16 @@
     }).then(function (res) {
       if (!res.ok) throw new Error(res.data && res.data.error ? res.data.error : "request failed");
       history.push(q);
-      log.replaceChild(render(res.data), pending);
-    }).catch(function (err) {
-      var box = el("div", "msg bot error", "\u26A0\uFE0F " + (err && err.message ? err.message : "request failed"));
+      var box = render(res.data);
       log.replaceChild(box, pending);
+      pending = box;
+    }).catch(function (err) {
+      var errBox = el("div", "msg bot error", "\u26A0\uFE0F " + (err && err.message ? err.message : "request failed"));
+      log.replaceChild(errBox, pending);
+      pending = errBox;
     }).finally(function () {
       send.disabled = false;
-      log.scrollTop = log.scrollHeight;
+      log.scrollTop = Math.max(0, pending.offsetTop - log.offsetTop - 48);  // the answer's start
       input.focus();
     });
   });

@@ -13,7 +13,7 @@
     bubble.type = "button";
     bubble.id = "news-assistant-bubble";
     bubble.setAttribute("aria-label", "Ask the news archive");
-    bubble.textContent = "\uD83D\uDCAC Ask the archive";
+    bubble.textContent = "Ask the archive";
     bubble.style.cssText = "position:fixed;right:20px;bottom:20px;z-index:2147483646;border:0;" +
       "border-radius:24px;padding:12px 18px;background:#1f4e8c;color:#fff;font:600 15px system-ui,sans-serif;" +
       "box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer";
