@@ -172,8 +172,7 @@ class WebGuard:
                     return
             if path == "/api/ask":
                 client = scope.get("client") or ("?", 0)
-                key = headers.get("x-api-key") or client[0]
-                if not self.limiter.allow(key):
+                if not self.limiter.allow(client[0]):  # per client address
                     await reply(429, {"error": "too many requests; try again in a minute"},
                                 [(b"retry-after", b"60")])
                     return

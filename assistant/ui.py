@@ -143,7 +143,10 @@ def eval_html(home: Path) -> str:
         except Exception as exc:  # noqa: BLE001 - the tab must render anyway
             return f"<p>The evaluation report could not be read: {html.escape(str(exc))}</p>"
         if got:
-            return got
+            # The report is a whole HTML document: show it sandboxed (no scripts, no
+            # styles leaking into the chat page).
+            return (f'<iframe title="Evaluation report" sandbox srcdoc="{html.escape(got, quote=True)}" '
+                    'style="width:100%;height:900px;border:0"></iframe>')
     return "<p>No evaluation run yet — run 'assistant eval'</p>"
 
 
@@ -174,17 +177,21 @@ def build_ui(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         """(markdown so far, final answer dict or None)."""
         try:
             final: Answer | None = None
+            streamed = False
+            partial = ""
             for part in answer_stream(assistant, message, history, filters):
                 if isinstance(part, Answer):
                     final = part
                 else:
-                    yield esc(str(part)), None
+                    streamed = True
+                    partial = str(part) if str(part).startswith(partial) else partial + str(part)
+                    yield esc(partial), None
             if final is None:
                 return
             rendered = render_markdown(final)
-            if hasattr(assistant, "ask_stream"):
+            if streamed:
                 yield rendered, final.to_dict()
-            else:
+            else:  # extractive answers arrive whole: show them line by line
                 chunks = list(_progressive(rendered))
                 for text in chunks[:-1]:
                     yield text, None
@@ -204,12 +211,12 @@ def build_ui(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
                           date_from=(date_from or "").strip(), date_to=(date_to or "").strip())
         history.append({"role": "user", "content": message})
         history.append({"role": "assistant", "content": "…"})
-        yield history, answers, ""
+        yield list(history), dict(answers), ""
         for text, final in run(message, questions, filters):
             history[-1] = {"role": "assistant", "content": text}
             if final is not None:
                 answers[str(len(history) - 1)] = final
-            yield history, answers, ""
+            yield list(history), dict(answers), ""
 
     def chat_api(message: str) -> Iterator[str]:
         """One question, no conversation: the rendered answer (streams)."""

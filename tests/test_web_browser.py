@@ -113,6 +113,22 @@ def test_widget_on_another_origin_cites_and_highlights(browser, assistant, corpu
         page.close()
 
 
+def test_widget_refused_on_an_origin_not_allowed(browser, assistant, corpus_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """frame-ancestors lists only ASSISTANT_ALLOWED_ORIGINS: another site's iframe stays empty."""
+    from assistant.server import create_app
+
+    settings = make_settings(corpus_home, allowed_origins="http://127.0.0.1:9")
+    with AppServer(create_app(assistant, settings)) as srv:
+        srv.server.config.timeout_graceful_shutdown = 2
+        with host_site(tmp_path, free_port(), srv.url + "/widget.js") as host_url:
+            page = browser.new_page()
+            page.goto(host_url)
+            page.click("#news-assistant-bubble")
+            page.wait_for_timeout(1500)
+            assert page.frame_locator("#news-assistant-frame").locator("#q").count() == 0
+            page.close()
+
+
 def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from assistant.pipeline import Assistant
     from index.ingest import ingest

@@ -53,3 +53,56 @@ def test_eval_tab_without_report(tmp_path) -> None:  # type: ignore[no-untyped-d
 
     got = eval_html(tmp_path)
     assert "No evaluation run yet" in got or "<" in got
+
+
+class _Streaming:
+    """The pipeline with ``ask_stream`` (LLM mode): cumulative partial text, then the Answer."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.store, self.settings = inner, inner.store, inner.settings
+
+    def ask(self, question, history=None, filters=None):  # type: ignore[no-untyped-def]
+        return self.inner.ask(question, history, filters)
+
+    def ask_stream(self, question, history=None, filters=None):  # type: ignore[no-untyped-def]
+        yield "Kirby <b>said</b>"
+        yield "Kirby <b>said</b> things"
+        yield self.inner.ask(question, history, filters)
+
+
+def _chat_fn(demo, name):  # type: ignore[no-untyped-def]
+    return next(f for f in demo.fns.values() if f.api_name == name).fn
+
+
+def test_chat_streams_with_and_without_ask_stream(assistant, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui import ALL, build_ui
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    for pipeline in (assistant, _Streaming(assistant)):
+        demo = build_ui(pipeline, settings)
+        steps = list(_chat_fn(demo, "chat_ui")("What did Kirby say?", [], {}, ALL, "", ""))
+        texts = [h[-1]["content"] for h, _answers, _box in steps]
+        assert len(texts) >= 3 and all(len(a) <= len(b) for a, b in zip(texts[1:], texts[2:]))
+        history, answers, box = steps[-1]
+        assert box == "" and answers["1"]["citations"] and 'class="cite"' in texts[-1]
+        if pipeline is not assistant:
+            assert "Kirby &lt;b&gt;said&lt;/b&gt; things" in texts
+        # A follow-up keeps the conversation; its answer is recorded under its own index.
+        steps = list(_chat_fn(demo, "chat_ui")("What else did he say?", history, answers, ALL, "", ""))
+        assert set(steps[-1][1]) == {"1", "3"}
+
+
+def test_eval_tab_shows_latest_report_sandboxed(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import types
+
+    from assistant.ui import eval_html
+
+    fake = types.ModuleType("assistant.report")
+    fake.latest_report_html = lambda home: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "assistant.report", fake)
+    assert eval_html(tmp_path) == "<p>No evaluation run yet — run 'assistant eval'</p>"
+    fake.latest_report_html = lambda home: "<html><body><h1>Eval</h1><script>x()</script></body></html>"  # type: ignore[attr-defined]
+    got = eval_html(tmp_path)
+    assert got.startswith("<iframe") and " sandbox " in got and "<script>" not in got and "&lt;h1&gt;Eval" in got
