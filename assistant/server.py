@@ -300,12 +300,12 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         csp = f"default-src 'none'; style-src 'unsafe-inline'; {frame_csp}"
         return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
-    @app.get("/widget.js", include_in_schema=False)
+    @app.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     def widget() -> Any:
         return FileResponse(WEB_DIR / "widget.js", media_type="application/javascript",
                             headers={"Cache-Control": "no-cache"})
 
-    @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def embed() -> Any:
         csp = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                f"connect-src 'self'; {frame_csp}")

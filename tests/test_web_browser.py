@@ -176,6 +176,12 @@ def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -
         chat = page.locator("#chat")
         assert chat.locator("a.cite").count() >= 2
         assert chat.locator("img[src='x'], a[href^='javascript'], script").count() == 0
+        # A citation in the chat opens the source view too.
+        with page.context.expect_page(timeout=20_000) as opened:
+            chat.locator("a.cite").first.click()
+        opened.value.wait_for_load_state()
+        assert opened.value.locator("mark#quote").inner_text().strip()
+        opened.value.close()
         page.wait_for_timeout(300)
         assert dialogs == []
         page.close()
