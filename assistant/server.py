@@ -27,7 +27,6 @@ import time
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from pydantic import BaseModel, Field
 
@@ -112,6 +111,11 @@ class WebGuard:
         return any(c and hmac.compare_digest(c.encode(), self.token.encode()) for c in candidates)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and self.token:
+            hdrs = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            if not self.authorized(hdrs):
+                await send({"type": "websocket.close", "code": 1008})
+                return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -201,7 +205,7 @@ class WebGuard:
         await self.app(scope, receive, send_with_headers)
 
 
-def source_page(text: str, meta: dict[str, Any], start: int | None, end: int | None, frame_csp: str) -> str:
+def source_page(text: str, meta: dict[str, Any], start: int | None, end: int | None) -> str:
     """The article as escaped text with [start:end] in a <mark id="quote">."""
     e = html.escape
     n = len(text)
@@ -295,7 +299,7 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         if got is None:
             raise HTTPException(404, "no such article")
         text, meta = got
-        page = source_page(text, meta or {}, start, end, frame_csp)
+        page = source_page(text, meta or {}, start, end)
         # The page is static text: no script may run in it, whatever the article holds.
         csp = f"default-src 'none'; style-src 'unsafe-inline'; {frame_csp}"
         return HTMLResponse(page, headers={"Content-Security-Policy": csp})
