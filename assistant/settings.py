@@ -76,9 +76,24 @@ class Settings(BaseSettings):
     llm_api_key: str = Field(default="", description="API key for the LLM endpoint.")
     llm_timeout: float = Field(default=20.0, gt=0, description="Seconds for one LLM answer.")
 
+    # Web server (assistant serve)
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins (e.g. https://news.example) that may embed the "
+        "chat (CSP frame-ancestors) and call /api/* from a browser (CORS); '*' = any; "
+        "empty = same origin only.",
+    )
+    api_token: str = Field(
+        default="", description="When set, required by /api/ask (Bearer or X-API-Key) and the UI."
+    )
+    rate_limit_per_minute: int = Field(
+        default=30, ge=0, description="Requests to /api/ask per client per minute (0 = no limit)."
+    )
+
     def settings_hash(self) -> str:
         """Hash of everything that changes answers (paths and secrets excluded)."""
-        skip = {"home", "corpus_dir", "prompts_dir", "embed_api_key", "llm_api_key", "chroma_url"}
+        skip = {"home", "corpus_dir", "prompts_dir", "embed_api_key", "llm_api_key", "chroma_url",
+                "allowed_origins", "api_token", "rate_limit_per_minute"}
         data = {k: v for k, v in self.model_dump(mode="json").items() if k not in skip}
         blob = json.dumps(data, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
