@@ -227,6 +227,28 @@ class Store:
         meta.update(updates)
         self.articles.update(ids=[article_id], metadatas=[meta])
 
+    def update_meta_everywhere(self, article_id: str, updates: dict[str, Any]) -> None:
+        """Set metadata keys on an article record and on all its chunks and sentences."""
+        import json
+
+        self.update_article_meta(article_id, updates)
+        for coll in (self.chunks, self.sentences):
+            got = coll.get(where={S.ARTICLE_ID: article_id}, include=["metadatas"])
+            metas = []
+            for m in got["metadatas"] or []:
+                m = dict(m, **updates)
+                # llama-index rebuilds node.metadata from this JSON blob: keep it in step
+                if "_node_content" in m:
+                    try:
+                        node = json.loads(m["_node_content"])
+                        node.setdefault("metadata", {}).update(updates)
+                        m["_node_content"] = json.dumps(node)
+                    except (TypeError, ValueError):
+                        pass
+                metas.append(m)
+            for i in range(0, len(metas), _BATCH):
+                coll.update(ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
+
     # ----- read path -----------------------------------------------------------------
     def visible_articles(self) -> set[str]:
         with self._lock:
