@@ -158,3 +158,26 @@ def regroup(store, seeds: set[str], groups: set[str] | None = None) -> dict[str,
 def ungrouped(store) -> set[str]:  # type: ignore[no-untyped-def]
     """Articles never checked (e.g. a run killed between writing and grouping)."""
     return {a for a, m in store.article_hashes().items() if not m.get(S.DUP_GROUP)}
+
+
+def add_to_groups(store, article_id: str) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """Group a newly written article: one query on its lead vectors; groups only merge
+    on addition, so the work is that query plus the members of the groups it joins."""
+    linked = links(store, article_id)
+    if not linked:
+        store.update_meta_everywhere(article_id, {S.DUP_GROUP: article_id, S.DUP_COUNT: 1})
+        return {article_id: (article_id, 1)}
+    got = store.articles.get(ids=sorted(linked), include=["metadatas"])
+    groups = sorted({m.get(S.DUP_GROUP) or i for i, m in zip(got["ids"], got["metadatas"])})
+    members = store.articles.get(where={S.DUP_GROUP: {"$in": groups}}, include=["metadatas"])
+    metas = {i: m for i, m in zip(members["ids"], members["metadatas"])}
+    metas.update({i: m for i, m in zip(got["ids"], got["metadatas"])})
+    mine = store.articles.get(ids=[article_id], include=["metadatas"])
+    metas[article_id] = mine["metadatas"][0]
+    head = _earliest(metas)
+    changed = {}
+    for a, m in metas.items():
+        if m.get(S.DUP_GROUP) != head or m.get(S.DUP_COUNT) != len(metas):
+            store.update_meta_everywhere(a, {S.DUP_GROUP: head, S.DUP_COUNT: len(metas)})
+            changed[a] = (head, len(metas))
+    return changed

@@ -160,7 +160,7 @@ def _one(item, settings, store, embedder, report, existing, by_source, seen_ids,
     else:
         report.added.append(item.source)
     by_source[item.source] = {aid}
-    dedup.regroup(store, {aid})
+    dedup.add_to_groups(store, aid)
     if progress:
         progress(f"indexed {item.source} ({len(chunks)} chunks)")
 
