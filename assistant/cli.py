@@ -148,7 +148,11 @@ def cmd_ingest(args, settings) -> int:  # type: ignore[no-untyped-def]
     paths = args.paths or [str(settings.corpus_dir)]
     store = Store(settings)
     embedder = make_embedder(settings)
-    progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    def progress(msg: str) -> None:
+        if not msg.startswith("failed"):  # failures get their one "error:" line below
+            print(msg, file=sys.stderr, flush=True)
+
+    progress = None if args.quiet else progress  # type: ignore[assignment]
     bar = None if args.quiet else _ProgressBar(sys.stderr)
     report = ingest(paths, settings, store, embedder, progress=progress, on_item=bar)
     if bar:
