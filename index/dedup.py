@@ -31,7 +31,9 @@ Incremental: a new article's lead vectors are matched with one Chroma query agai
 the lead sentences already stored (``sentence_index < LEAD``), never all pairs.
 A group is a connected component of links; its id (``dup_group``) is the id of its
 earliest article (by date, then ingestion time), ``dup_count`` its size. Both are
-written on the article record and on its chunks and sentences.
+written on the article record; ``dup_group`` also on its chunks and sentences (the
+count changes with every new copy: keeping it off the parts keeps a growing group's
+cost to one record update per member, not a rewrite of all their chunks).
 """
 
 from __future__ import annotations
@@ -100,6 +102,15 @@ def links(store, article_id: str) -> dict[str, int]:  # type: ignore[no-untyped-
     return {a: p for a, p in pairs.items() if p >= MIN_LEAD_PAIRS}
 
 
+def _apply(store, changes: dict[str, tuple[str, int]], metas: dict[str, dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
+    """Records in one batch; chunks and sentences only where the group id changed.
+    The records go last: an article without ``dup_group`` is regrouped by the next run."""
+    for aid, (group, _count) in changes.items():
+        if metas.get(aid, {}).get(S.DUP_GROUP) != group:
+            store.update_meta_everywhere(aid, {}, {S.DUP_GROUP: group}, record=False)
+    store.update_articles_meta({a: {S.DUP_GROUP: g, S.DUP_COUNT: n} for a, (g, n) in changes.items()})
+
+
 def _earliest(metas: dict[str, dict[str, Any]]) -> str:
     def key(aid: str) -> tuple:
         m = metas[aid]
@@ -150,8 +161,8 @@ def regroup(store, seeds: set[str], groups: set[str] | None = None) -> dict[str,
         for a in comp:
             m = all_meta.get(a, {})
             if m.get(S.DUP_GROUP) != group or m.get(S.DUP_COUNT) != len(comp):
-                store.update_meta_everywhere(a, {S.DUP_GROUP: group, S.DUP_COUNT: len(comp)})
                 changed[a] = (group, len(comp))
+    _apply(store, changed, all_meta)
     return changed
 
 
@@ -165,7 +176,7 @@ def add_to_groups(store, article_id: str) -> dict[str, tuple[str, int]]:  # type
     on addition, so the work is that query plus the members of the groups it joins."""
     linked = links(store, article_id)
     if not linked:
-        store.update_meta_everywhere(article_id, {S.DUP_GROUP: article_id, S.DUP_COUNT: 1})
+        _apply(store, {article_id: (article_id, 1)}, {})
         return {article_id: (article_id, 1)}
     got = store.articles.get(ids=sorted(linked), include=["metadatas"])
     groups = sorted({m.get(S.DUP_GROUP) or i for i, m in zip(got["ids"], got["metadatas"])})
@@ -178,6 +189,6 @@ def add_to_groups(store, article_id: str) -> dict[str, tuple[str, int]]:  # type
     changed = {}
     for a, m in metas.items():
         if m.get(S.DUP_GROUP) != head or m.get(S.DUP_COUNT) != len(metas):
-            store.update_meta_everywhere(a, {S.DUP_GROUP: head, S.DUP_COUNT: len(metas)})
             changed[a] = (head, len(metas))
+    _apply(store, changed, metas)
     return changed

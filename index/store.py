@@ -227,11 +227,29 @@ class Store:
         meta.update(updates)
         self.articles.update(ids=[article_id], metadatas=[meta])
 
-    def update_meta_everywhere(self, article_id: str, updates: dict[str, Any]) -> None:
-        """Set metadata keys on an article record and on all its chunks and sentences."""
+    def update_articles_meta(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Set metadata keys on many article records in one round trip."""
+        if not updates:
+            return
+        got = self.articles.get(ids=sorted(updates), include=["metadatas"])
+        ids = got["ids"]
+        metas = [dict(m, **updates[i]) for i, m in zip(ids, got["metadatas"])]
+        if ids:
+            self.articles.update(ids=ids, metadatas=metas)
+
+    def update_meta_everywhere(
+        self, article_id: str, updates: dict[str, Any], parts: dict[str, Any] | None = None,
+        record: bool = True,
+    ) -> None:
+        """Set ``updates`` on an article record and ``parts`` (default: the same keys)
+        on all its chunks and sentences; ``parts={}`` touches the record only."""
         import json
 
-        self.update_article_meta(article_id, updates)
+        if record:
+            self.update_article_meta(article_id, updates)
+        updates = updates if parts is None else parts
+        if not updates:
+            return
         for coll in (self.chunks, self.sentences):
             got = coll.get(where={S.ARTICLE_ID: article_id}, include=["metadatas"])
             metas = []
