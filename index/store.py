@@ -55,6 +55,13 @@ def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
         ) from None
     except Exception as exc:  # chromadb raises many types for an unreachable server
         where = settings.chroma_url or settings.chroma_path
+        text = str(exc).lower()
+        if not settings.chroma_url and ("readonly" in text or "read-only" in text or "permission" in text):
+            raise StoreUnavailable(
+                f"the index in {settings.chroma_path} is read-only (embedded Chroma must be "
+                "able to write there, even to answer); fix its permissions or copy it to a "
+                "writable ASSISTANT_HOME"
+            ) from None
         raise StoreUnavailable(
             f"cannot open the Chroma index at {where} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); is the server running?"

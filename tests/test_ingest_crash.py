@@ -142,22 +142,49 @@ def test_disk_full_is_one_line_error_and_index_intact(tmp_path: Path) -> None:
     assert ask.returncode == 0 and "[1]" in ask.stdout, ask.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod does not stop root from writing")
-def test_read_only_index_is_one_line_error(tmp_path: Path) -> None:
+def _without_root_overrides() -> list[str]:
+    """As root, chmod does not stop writes; dropping the capabilities that bypass file
+    permissions (CAP_DAC_OVERRIDE...) from the child makes them count again."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("running as root without setpriv: chmod would not stop writes")
+    prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+    probe = subprocess.run(prefix + ["true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and cannot drop CAP_DAC_OVERRIDE: {probe.stderr.decode()[:100]}")
+    return prefix
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+
+
+def test_read_only_index_is_one_line_error_and_left_intact(tmp_path: Path) -> None:
+    prefix = _without_root_overrides()
     home = tmp_path / "home"
     assert cli(home, "ingest", "--quiet", str(CORPUS)).returncode == 0
     copy = tmp_path / "ro"
     shutil.copytree(home, copy)
+    before = _snapshot(copy)
     for p in [copy, *copy.rglob("*")]:
         p.chmod(0o555 if p.is_dir() else 0o444)
     try:
         extra = tmp_path / "new.txt"
         extra.write_text("Un nouvel article sur un sujet quelconque. " * 5, encoding="utf-8")
-        proc = cli(copy, "ingest", str(extra))
+        proc = subprocess.run(
+            prefix + [sys.executable, "-m", "assistant", "--home", str(copy), "ingest", str(extra)],
+            env=ENV, capture_output=True, text=True, timeout=120,
+        )
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
-        assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error:")
-        ask = cli(copy, "ask", "What did Kirby say?")
-        assert ask.returncode == 0, ask.stderr
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error:"), proc.stderr
+        assert "read-only" in proc.stderr
     finally:
         for p in [copy, *copy.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
+    assert _snapshot(copy) == before  # nothing written
+    ask = cli(copy, "ask", "What did Kirby say?")
+    assert ask.returncode == 0 and "[1]" in ask.stdout, ask.stderr
