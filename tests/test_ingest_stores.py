@@ -165,3 +165,33 @@ def test_unreachable_chroma_server_is_one_line_error(capsys, monkeypatch) -> Non
     code = main(["sources"])
     _, err = capsys.readouterr()
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_update_killed_between_new_and_old_is_healed(store_settings, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """A run killed after writing a changed file's new article but before deleting the
+    old one leaves two articles for one source; the next run removes the stale one."""
+    import numpy as np
+
+    from index.chunk import chunk_article
+    from index.embed import HashEmbedder
+    from index.ingest import ingest, to_article
+    from index.load import load_sources
+    from index.store import Store
+
+    settings = store_settings.model_copy(update={"embedder": "hash"})
+    emb = HashEmbedder()
+    store = Store(settings)
+    ingest([str(folder)], settings, store, emb)
+    path = folder / G002
+    path.write_text(path.read_text(encoding="utf-8") + "\nUne phrase de plus.\n", encoding="utf-8")
+    (doc,) = list(load_sources([str(path)]))
+    art, _ = to_article(doc)
+    chunks = chunk_article(art.id, art.text, settings.chunk_tokens)
+    sents = [s.text for c in chunks for s in c.sentences]
+    store.write_article(art, chunks, emb.embed([c.text for c in chunks]), np.asarray(emb.embed(sents)))
+    assert sum(m[S.SOURCE] == G002 for m in store.article_hashes().values()) == 2  # the crash state
+
+    report = ingest([str(folder)], settings, store, emb)
+    assert report.chunks_embedded == 0 and report.unchanged.count(G002) == 1
+    assert [m[S.SOURCE] for m in store.article_hashes().values()].count(G002) == 1
+    assert_consistent(store, folder, settings)
