@@ -102,6 +102,52 @@ def _print_answer(ans, as_json: bool) -> None:  # type: ignore[no-untyped-def]
             print(f"  · “{c.quote}” — {c.title or c.source}")
 
 
+class _ProgressBar:
+    """A progress bar on stderr: redrawn in place on a terminal; when stderr is not a
+    terminal, one plain line every 10% for long runs (MIN_FILES inputs or more)."""
+
+    MIN_FILES = 20
+    WIDTH = 30
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        import time
+
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.last_decile = -1
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, source: str) -> None:
+        import time
+
+        if not self.tty and total < self.MIN_FILES:
+            return
+        frac = done / total if total else 1.0
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        filled = int(self.WIDTH * frac)
+        line = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} files "
+            f"{elapsed:.0f} s elapsed, ~{eta:.0f} s left"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line)
+            self.drawn = True
+        else:
+            decile = int(frac * 10)
+            if decile == self.last_decile:
+                return
+            self.last_decile = decile
+            self.stream.write("progress " + line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def cmd_ingest(args, settings) -> int:  # type: ignore[no-untyped-def]
     from index.embed import make_embedder
     from index.ingest import ingest
@@ -110,8 +156,15 @@ def cmd_ingest(args, settings) -> int:  # type: ignore[no-untyped-def]
     paths = args.paths or [str(settings.corpus_dir)]
     store = Store(settings)
     embedder = make_embedder(settings)
-    progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    report = ingest(paths, settings, store, embedder, progress=progress)
+    def progress(msg: str) -> None:
+        if not msg.startswith("failed"):  # failures get their one "error:" line below
+            print(msg, file=sys.stderr, flush=True)
+
+    progress = None if args.quiet else progress  # type: ignore[assignment]
+    bar = None if args.quiet else _ProgressBar(sys.stderr)
+    report = ingest(paths, settings, store, embedder, progress=progress, on_item=bar)
+    if bar:
+        bar.close()
     for source, reason in report.failed:
         print(f"error: {source}: {reason}", file=sys.stderr)
     for source, first in report.duplicates:
@@ -164,8 +217,13 @@ def cmd_sources(args, settings) -> int:  # type: ignore[no-untyped-def]
     if not rows:
         print("the index is empty; run 'assistant ingest'")
         return 0
+    by_id = {r["id"]: r for r in rows}
     for r in rows:
-        print(f"{r.get('source')}\t{r.get('title') or '-'}\t{r.get('outlet') or '-'}\t{r.get('date') or '-'}\t{r.get('n_chunks')} chunks")
+        group = ""
+        if int(r.get("dup_count") or 1) > 1:
+            head = by_id.get(r.get("dup_group"), {}).get("source", r.get("dup_group"))
+            group = f"\tsyndicated: group of {r['dup_count']} (first: {head})"
+        print(f"{r.get('source')}\t{r.get('title') or '-'}\t{r.get('outlet') or '-'}\t{r.get('date') or '-'}\t{r.get('n_chunks')} chunks{group}")
     return 0
 
 

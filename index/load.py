@@ -701,3 +701,20 @@ def _short_exc(exc: BaseException) -> str:
     message = text[0] if text else ""
     message = message[:120] + ("…" if len(message) > 120 else "")
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def count_inputs(paths: Iterable[str]) -> int:
+    """How many files/URLs ``load_sources`` will read (for a progress bar; cheap)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    total = 0
+    for raw in paths:
+        spec = os.fspath(raw).strip()
+        try:
+            if spec and not _is_url(spec) and Path(spec).expanduser().is_dir():
+                total += len(_walk(Path(spec).expanduser().resolve())[0])
+                continue
+        except OSError:
+            pass
+        total += 1
+    return total

@@ -38,6 +38,7 @@ SENTENCE_INDEX = "sentence_index"
 N_CHUNKS = "n_chunks"
 N_SENTENCES = "n_sentences"
 DUP_GROUP = "dup_group"  # article id of the first article of a syndicated group
+DUP_COUNT = "dup_count"  # number of articles in that group (1: no syndicated copy)
 EMBEDDER = "embedder"
 
 ARTICLE_META_KEYS = (TITLE, OUTLET, AUTHOR, DATE, LANG, URL)

@@ -55,6 +55,13 @@ def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
         ) from None
     except Exception as exc:  # chromadb raises many types for an unreachable server
         where = settings.chroma_url or settings.chroma_path
+        text = str(exc).lower()
+        if not settings.chroma_url and ("readonly" in text or "read-only" in text or "permission" in text):
+            raise StoreUnavailable(
+                f"the index in {settings.chroma_path} is read-only (embedded Chroma must be "
+                "able to write there, even to answer); fix its permissions or copy it to a "
+                "writable ASSISTANT_HOME"
+            ) from None
         raise StoreUnavailable(
             f"cannot open the Chroma index at {where} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); is the server running?"
@@ -226,6 +233,46 @@ class Store:
         meta = dict(got["metadatas"][0])
         meta.update(updates)
         self.articles.update(ids=[article_id], metadatas=[meta])
+
+    def update_articles_meta(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Set metadata keys on many article records in one round trip."""
+        if not updates:
+            return
+        got = self.articles.get(ids=sorted(updates), include=["metadatas"])
+        ids = got["ids"]
+        metas = [dict(m, **updates[i]) for i, m in zip(ids, got["metadatas"])]
+        if ids:
+            self.articles.update(ids=ids, metadatas=metas)
+
+    def update_meta_everywhere(
+        self, article_id: str, updates: dict[str, Any], parts: dict[str, Any] | None = None,
+        record: bool = True,
+    ) -> None:
+        """Set ``updates`` on an article record and ``parts`` (default: the same keys)
+        on all its chunks and sentences; ``parts={}`` touches the record only."""
+        import json
+
+        if record:
+            self.update_article_meta(article_id, updates)
+        updates = updates if parts is None else parts
+        if not updates:
+            return
+        for coll in (self.chunks, self.sentences):
+            got = coll.get(where={S.ARTICLE_ID: article_id}, include=["metadatas"])
+            metas = []
+            for m in got["metadatas"] or []:
+                m = dict(m, **updates)
+                # llama-index rebuilds node.metadata from this JSON blob: keep it in step
+                if "_node_content" in m:
+                    try:
+                        node = json.loads(m["_node_content"])
+                        node.setdefault("metadata", {}).update(updates)
+                        m["_node_content"] = json.dumps(node)
+                    except (TypeError, ValueError):
+                        pass
+                metas.append(m)
+            for i in range(0, len(metas), _BATCH):
+                coll.update(ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
 
     # ----- read path -----------------------------------------------------------------
     def visible_articles(self) -> set[str]:

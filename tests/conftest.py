@@ -77,3 +77,26 @@ def article_text(assistant, source: str) -> str:  # type: ignore[no-untyped-def]
             assert got is not None
             return got[0]
     raise AssertionError(f"{source} not indexed")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real `chroma run` server on 127.0.0.1, shared by the session."""
+    from chroma_server import ChromaServer
+
+    root = tmp_path_factory.mktemp("chroma-server")
+    server = ChromaServer(root / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for an empty index, embedded or on the Chroma server (own collections)."""
+    import uuid
+
+    collection = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "server":
+        server = request.getfixturevalue("chroma_server")
+        return make_settings(tmp_path / "home", chroma_url=server.url, collection=collection)
+    return make_settings(tmp_path / "home", collection=collection)

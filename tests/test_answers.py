@@ -71,7 +71,12 @@ def test_denial_cues() -> None:
 
 def test_syndicated_copies_are_cited_once(assistant) -> None:  # type: ignore[no-untyped-def]
     ans = assistant.ask("Combien d'obus la Russie achète-t-elle ?")
-    assert "rapporté par 2 médias" in ans.answer
+    # 000, 001 and 004 retell one report (one syndication group at ingestion); the
+    # answer cites it once and says how many outlets carried it.
+    import re as _re
+
+    m = _re.search(r"rapporté par (\d+) médias", ans.answer)
+    assert m and int(m.group(1)) >= 3, ans.answer
     check(assistant, ans)
     # No two cited sentences from different articles are copies of each other.
     from assistant.answer import near_duplicate
