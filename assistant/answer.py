@@ -147,8 +147,16 @@ def _heading(ev: Evidence, t: dict[str, str]) -> str:
     return f"{title} ({', '.join(bits)})" if bits else title
 
 
+def quoted(text: str) -> str:
+    """Wrap a verbatim sentence in quotes, unless it already opens with one."""
+    body = neutralise_markers(text)
+    if body[:1] in "“«\"":
+        return body
+    return f"“{body}”"
+
+
 def _bullet(ev: Evidence, cid: int, copies: list[Evidence], t: dict[str, str]) -> str:
-    line = f"- “{neutralise_markers(ev.text)}” [{cid}]"
+    line = f"- {quoted(ev.text)} [{cid}]"
     n = _outlets(ev, copies)
     if n > 1:
         line += f" ({t['reported_by'].format(n=n)})"
@@ -253,7 +261,7 @@ def compose_statements(
         lines.append("")
         lines.append(f"{_heading(evs[0], t)}:")
         for ev in evs:
-            lines.append(f"- “{neutralise_markers(ev.text)}” [{book.cite(ev)}]")
+            lines.append(f"- {quoted(ev.text)} [{book.cite(ev)}]")
     return Answer(question=question, answer="\n".join(lines), abstained=False, citations=book.citations,
                   best_score=1.0)
 
