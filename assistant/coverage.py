@@ -120,3 +120,47 @@ def _within_one_edit(a: str, b: str) -> bool:
             i += 1
         j += 1
     return edits + (len(b) - j) <= 1
+
+
+# --- answer types --------------------------------------------------------------------
+# "When...?" must be answered by a sentence holding a time expression, "How many...?" by
+# one holding a quantity. Evidence of the right type is preferred, and when none of the
+# evidence has it the articles do not answer the question.
+_WHEN_Q = re.compile(
+    r"^\s*(?:when|since when|what year|which year|what date|what day|on what day|"
+    r"quand|depuis quand|en quelle annee|a quelle date|quel jour|quelle annee|quel mois|"
+    r"avant quelle date|a quel moment)\b"
+)
+_HOW_MANY_Q = re.compile(r"^\s*(?:how many|how much|combien)\b")
+_MONTHS = (
+    "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_TIME = re.compile(
+    rf"\b(?:1[89]\d\d|20\d\d|{_MONTHS}|{_DAYS}|hier|aujourd'hui|yesterday|today|"
+    r"(?:la |l')?(?:semaine|annee|an) (?:derniere|dernier|prochaine|prochain)|(?:le )?mois (?:dernier|prochain)|"
+    r"last (?:week|month|year)|next (?:week|month|year)|ces dernieres (?:semaines|annees)|"
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|depuis \d+|(?:\d+|dix-huit|deux|trois|quelques) (?:mois|ans|annees|semaines|jours))\b"
+)
+_QUANTITY = re.compile(
+    r"\b(?:\d+|millions?|milliards?|milliers|centaines|dizaines|douzaines|hundreds|thousands|"
+    r"millions|billions|dozens|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
+    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fois|times)\b"
+)
+
+
+def answer_kind(question: str) -> str:
+    q = fold(question)
+    if _WHEN_Q.match(q):
+        return "time"
+    if _HOW_MANY_Q.match(q):
+        return "quantity"
+    return ""
+
+
+def has_kind(kind: str, text: str) -> bool:
+    if not kind:
+        return True
+    pattern = _TIME if kind == "time" else _QUANTITY
+    return pattern.search(fold(text)) is not None

@@ -63,7 +63,10 @@ def rank_sentences(
         lex = lexical_overlap(question, row["text"], lexical)
         # A small nudge for sentences in higher-ranked passages; cosine dominates.
         prior = 0.02 / rank_of.get(row["meta"].get(S.CHUNK_ID), 10)
-        ev = evidence_from(row, cos + lexical_weight * lex + prior, "dense+lexical")
+        # A headline is short and on-topic, so it scores high, but the body sentence that
+        # carries the facts answers better: headlines yield to it.
+        headline = 0.1 if row["text"].strip() == (row["meta"].get(S.TITLE) or "").strip() else 0.0
+        ev = evidence_from(row, cos + lexical_weight * lex + prior - headline, "dense+lexical")
         ev.vector = row["vector"]
         scored.append(ev)
     scored.sort(key=lambda e: -e.score)

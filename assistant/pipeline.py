@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant import speech
-from assistant.coverage import uncovered
+from assistant.coverage import answer_kind, has_kind, uncovered
 from assistant.answer import abstain, compose_extractive, compose_statements, templates
 from assistant.errors import IndexEmpty, UsageError
 from assistant.evidence import lexical_overlap, rank_sentences, statements_by
@@ -23,7 +23,7 @@ from assistant.types import Answer, Evidence
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|et|et pour|et qu['’]en est-il de|quid de)\b", re.I)
-_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|il|elle|lui|ils|elles|leur|son|sa|ses)\b", re.I)
+_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its|this|that|these|those|il|elle|lui|ils|elles|leur|leurs|son|sa|ses|ce|cet|cette|ces|a-t-il|a-t-elle)\b", re.I)
 _NAMEISH = re.compile(r"\b([A-ZÀ-ÖØ-Þ][\w’'-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+)*)")
 _NOT_NAMES = {"What", "Who", "Whom", "When", "Where", "Why", "How", "Which", "Did", "Does", "Is",
               "Are", "Was", "Were", "Qui", "Que", "Quoi", "Quand", "Où", "Pourquoi", "Comment",
@@ -65,10 +65,10 @@ def resolve(question: str, history: Sequence[str]) -> str:
             return re.sub(rf"\b{re.escape(parsed[0])}\b", name, question, count=1)
     if _ELLIPSIS.match(question) and len(question.split()) <= 6:
         return f"{history[-1].rstrip(' ?')} — {question}"
-    if _PRONOUN.search(question):
-        name = _last_name(history)
-        if name and name not in question:
-            return f"{question} ({name})"
+    if _PRONOUN.search(question.replace("’", "'")):
+        # "Quel était le but de sa visite ?" after "Qui a dirigé la délégation russe ?":
+        # the earlier question carries the subject the pronoun stands for.
+        return f"{question} — {history[-1]}"
     return question
 
 
@@ -171,7 +171,20 @@ class Assistant:
             ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical)
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            missing = uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
+            kind = answer_kind(question)
+            if kind:
+                # Prefer evidence of the asked type (a date for "when", a number for
+                # "how many"); without any, the articles do not answer.
+                for ev in ranked:
+                    if has_kind(kind, ev.text):
+                        ev.score += 0.05
+                ranked.sort(key=lambda e: -e.score)
+            typed = not kind or any(
+                has_kind(kind, ev.text) for ev in ranked[: self.settings.max_citations]
+                if ev.score >= self.settings.abstain_below
+            )
+            missing = [] if typed else [kind]
+            missing += uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
             if missing:
                 answer = abstain(question, ranked, templates(self.settings.prompts_dir, lang))
                 answer.best_score = ranked[0].score if ranked else 0.0

@@ -28,3 +28,31 @@ def test_unknown_entities_abstain_end_to_end(assistant) -> None:  # type: ignore
         ans = assistant.ask(q)
         assert ans.abstained, q
         assert ans.closest, "closest passages are still shown"
+
+
+def test_answer_kinds() -> None:
+    from assistant.coverage import answer_kind, has_kind
+
+    assert answer_kind("When did Shoigu visit North Korea?") == "time"
+    assert answer_kind("Quand est-elle devenue secrétaire au Trésor ?") == "time"
+    assert answer_kind("Combien de séries de sanctions ?") == "quantity"
+    assert answer_kind("Who is John Kirby?") == ""
+    assert has_kind("time", "Mais en mai, ils ont opposé leur veto.")
+    assert has_kind("time", "le vendredi 18 août 2023")
+    assert not has_kind("time", "La Russie achète des munitions à la Corée du Nord.")
+    assert has_kind("quantity", "ils ont approuvé 11 séries de sanctions")
+    assert has_kind("quantity", "trois fois plus de munitions")
+    assert not has_kind("quantity", "Moscou a ensuite démenti cette information.")
+
+
+def test_when_question_without_any_date_abstains(assistant) -> None:  # type: ignore[no-untyped-def]
+    ans = assistant.ask("Quand est-elle devenue secrétaire au Trésor ?", ["What did Janet Yellen say?"])
+    assert ans.abstained
+
+
+def test_pronoun_followup_carries_the_earlier_question() -> None:
+    from assistant.pipeline import resolve
+
+    out = resolve("Quel était le but de sa visite ?", ["Qui a dirigé la délégation russe en Corée du Nord ?"])
+    assert "délégation russe" in out and out.startswith("Quel était le but")
+    assert resolve("What did he say about Pyongyang?", ["Who is John Kirby?"]) == "What did John Kirby say about Pyongyang?"
