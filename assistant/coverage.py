@@ -132,6 +132,15 @@ _WHEN_Q = re.compile(
     r"avant quelle date|a quel moment)\b"
 )
 _HOW_MANY_Q = re.compile(r"^\s*(?:how many|how much|combien)\b")
+_PRICE_Q = re.compile(
+    r"^\s*(?:how much (?:does|do|did|is|are|was|were|money)\b.*(?:cost|pay|paid|worth|price)|"
+    r"what (?:is|was|are|were) the (?:price|cost)|combien (?:coute|coutent|a coute|ont coute|vaut|valent)|"
+    r"quel (?:est|etait) le (?:prix|cout)|a quel prix)"
+)
+_MONEY = re.compile(
+    r"(?:[$€£¥]|\b(?:dollars?|euros?|roubles?|rubles?|pounds|livres|wons?|yuans?|prix|couts?|"
+    r"price|cost|tarif|paye|payes|paid|usd|eur)\b)"
+)
 _MONTHS = (
     "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -152,6 +161,8 @@ _QUANTITY = re.compile(
 
 def answer_kind(question: str) -> str:
     q = fold(question)
+    if _PRICE_Q.match(q):
+        return "price"
     if _WHEN_Q.match(q):
         return "time"
     if _HOW_MANY_Q.match(q):
@@ -162,5 +173,5 @@ def answer_kind(question: str) -> str:
 def has_kind(kind: str, text: str) -> bool:
     if not kind:
         return True
-    pattern = _TIME if kind == "time" else _QUANTITY
+    pattern = {"time": _TIME, "quantity": _QUANTITY, "price": _MONEY}[kind]
     return pattern.search(fold(text)) is not None

@@ -37,6 +37,10 @@ def test_answer_kinds() -> None:
     assert answer_kind("Quand est-elle devenue secrétaire au Trésor ?") == "time"
     assert answer_kind("Combien de séries de sanctions ?") == "quantity"
     assert answer_kind("Who is John Kirby?") == ""
+    assert answer_kind("Combien coûtent les obus achetés par la Russie ?") == "price"
+    assert answer_kind("How much did the shells cost?") == "price"
+    assert has_kind("price", "un programme d’aide de 250 millions de dollars")
+    assert not has_kind("price", "des millions d’obus d’artillerie et de roquettes")
     assert has_kind("time", "Mais en mai, ils ont opposé leur veto.")
     assert has_kind("time", "le vendredi 18 août 2023")
     assert not has_kind("time", "La Russie achète des munitions à la Corée du Nord.")
