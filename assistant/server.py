@@ -30,12 +30,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StoreUnavailable
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 32 * 1024
 COOKIE = "assistant_token"
 OPEN_PATHS = {"/api/health", "/login", "/widget.js"}
+STORE_DOWN = "index unavailable, retry shortly"
 log = logging.getLogger("assistant.server")
 
 
@@ -263,6 +264,11 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         msg = f"invalid request: {where + ': ' if where else ''}{first.get('msg', 'bad input')}"
         return JSONResponse({"error": msg[:200]}, status_code=422)
 
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> Any:
+        # The Chroma server is down or restarting: a short, retryable error, not a 500.
+        return JSONResponse({"error": STORE_DOWN}, status_code=503, headers={"Retry-After": "5"})
+
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s", request.url.path)
@@ -277,6 +283,8 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         )
         try:
             ans = assistant.ask(body.question, body.history, filters)
+        except StoreUnavailable:
+            return JSONResponse({"error": STORE_DOWN}, status_code=503, headers={"Retry-After": "5"})
         except AssistantError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return ans.to_dict()
