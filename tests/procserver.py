@@ -100,3 +100,16 @@ def percentile(values: list[float], p: float) -> float:
     v = sorted(values)
     k = min(len(v) - 1, max(0, int(round(p / 100 * (len(v) - 1)))))
     return v[k]
+
+
+def record_figure(case: str, **values: Any) -> None:
+    """Append one JSON line of measured figures to $RELIABILITY_REPORT (when set): the
+    numbers in docs/reliability.md come from such a run."""
+    import json
+
+    path = os.environ.get("RELIABILITY_REPORT")
+    line = json.dumps({"case": case, **values}, ensure_ascii=False)
+    print(f"[reliability] {line}")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")

@@ -4,6 +4,7 @@ the server stays up, and the chat output shows user input as text (escaped)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -36,7 +37,8 @@ BAD_QUESTIONS = {
     "lone surrogate-ish": "What did Kirby say? \ufffd\ufeff\u200b",
 }
 # Payload fragments that must never come back as live markup in the chat output.
-LIVE_MARKUP = ("<script", "<img", "](javascript:")
+LIVE_MARKUP = ("<script", "<img")
+MD_JS_LINK = re.compile(r"(?<!\\)\]\(javascript:")  # an unescaped Markdown link to javascript:
 
 
 def check_api_reply(r: httpx.Response, name: str) -> dict:
@@ -107,6 +109,7 @@ def test_bad_questions_over_gradio_chat(server) -> None:  # type: ignore[no-unty
         low = out.lower()
         for bad in LIVE_MARKUP:
             assert bad not in low, (name, bad, out[:300])
+        assert not MD_JS_LINK.search(low), (name, out[:300])
         if name in ("empty", "whitespace", "only NUL", "20000 chars"):
             assert out.startswith("⚠️") and len(out) < 300, (name, out[:300])
     assert httpx.get(server.url + "/api/health", timeout=5).status_code == 200
@@ -121,6 +124,7 @@ def test_chat_output_escapes_echoed_markup(server, assistant) -> None:  # type: 
     ans = Answer(question=evil, answer=f"According to the articles: {evil} [1]", abstained=False,
                  citations=[Citation(1, "x.txt", evil, evil, 0, len(evil), article_id="abc")])
     out = render_markdown(ans).lower()
-    for bad in ("<script", "<img", "](javascript:"):
+    for bad in LIVE_MARKUP:
         assert bad not in out, bad
+    assert not MD_JS_LINK.search(out)
     assert "&lt;script&gt;" in out
