@@ -8,7 +8,8 @@ own routes and streams):
   by ``/login?token=``).
 - ``ASSISTANT_ALLOWED_ORIGINS``: CORS on /api/* and CSP ``frame-ancestors`` on pages;
   other origins get no CORS headers and cannot frame the pages.
-- per-client rate limit on /api/ask (429), request bodies over 32 KB on /api/* (413),
+- per-client rate limit on /api/ask (429), request bodies over 32 KB on /api/* and over
+  1 MB on every other route, Gradio's included (413),
   short JSON errors, never tracebacks.
 
 /docs is FastAPI's Swagger page, which loads its JS and CSS from a CDN: offline it shows
@@ -34,6 +35,7 @@ from assistant.errors import AssistantError, StoreUnavailable
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 32 * 1024
+MAX_UI_BODY_BYTES = 1024 * 1024  # Gradio's routes (chat history included)
 COOKIE = "assistant_token"
 OPEN_PATHS = {"/api/health", "/login", "/widget.js"}
 STORE_DOWN = "index unavailable, retry shortly"
@@ -147,7 +149,9 @@ class WebGuard:
             ])
             return
 
-        if path not in OPEN_PATHS and not self.authorized(headers):
+        # Open paths are open for reading only (Gradio has its own POST /login).
+        is_open = path in OPEN_PATHS and scope["method"] in ("GET", "HEAD")
+        if not is_open and not self.authorized(headers):
             if is_api or "text/html" not in headers.get("accept", ""):
                 await reply(401, {"error": "missing or wrong API token"},
                             [(b"www-authenticate", b"Bearer")])
@@ -159,10 +163,14 @@ class WebGuard:
                 await send({"type": "http.response.body", "body": page})
             return
 
-        if is_api and scope["method"] in ("POST", "PUT", "PATCH"):
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            # /api/* bodies are small; Gradio's own routes carry the chat history, so
+            # they get a larger (still bounded) limit. The chat has no file uploads.
+            limit = MAX_BODY_BYTES if is_api else MAX_UI_BODY_BYTES
+            too_big = {"error": f"request body over {limit // 1024} KB"}
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-                await reply(413, {"error": f"request body over {MAX_BODY_BYTES // 1024} KB"})
+            if declared.isdigit() and int(declared) > limit:
+                await reply(413, too_big)
                 return
             body = b""
             more = True
@@ -172,8 +180,8 @@ class WebGuard:
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-                if len(body) > MAX_BODY_BYTES:
-                    await reply(413, {"error": f"request body over {MAX_BODY_BYTES // 1024} KB"})
+                if len(body) > limit:
+                    await reply(413, too_big)
                     return
             if path == "/api/ask":
                 client = scope.get("client") or ("?", 0)
