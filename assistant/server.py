@@ -8,8 +8,8 @@ own routes and streams):
   by ``/login?token=``).
 - ``ASSISTANT_ALLOWED_ORIGINS``: CORS on /api/* and CSP ``frame-ancestors`` on pages;
   other origins get no CORS headers and cannot frame the pages.
-- per-client rate limit on /api/ask (429), request bodies over 32 KB on /api/* and over
-  1 MB on every other route, Gradio's included (413),
+- per-client rate limit on /api/ask and Gradio's event routes (429), request bodies over
+  32 KB on /api/* and over 1 MB on every other route, Gradio's included (413),
   short JSON errors, never tracebacks.
 
 /docs is FastAPI's Swagger page, which loads its JS and CSS from a CDN: offline it shows
@@ -39,6 +39,8 @@ MAX_UI_BODY_BYTES = 1024 * 1024  # Gradio's routes (chat history included)
 COOKIE = "assistant_token"
 OPEN_PATHS = {"/api/health", "/login", "/widget.js"}
 STORE_DOWN = "index unavailable, retry shortly"
+GRADIO_SUBMIT = {"/gradio_api/queue/join"}
+GRADIO_SUBMIT_PREFIXES = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 log = logging.getLogger("assistant.server")
 
 
@@ -183,7 +185,9 @@ class WebGuard:
                 if len(body) > limit:
                     await reply(413, too_big)
                     return
-            if path == "/api/ask":
+            if path == "/api/ask" or path in GRADIO_SUBMIT or path.startswith(GRADIO_SUBMIT_PREFIXES):
+                # One budget per client for questions, however they are sent: /api/ask
+                # or Gradio's own event routes (the chat's /chat API, the UI's queue).
                 client = scope.get("client") or ("?", 0)
                 if not self.limiter.allow(client[0]):  # per client address
                     await reply(429, {"error": "too many requests; try again in a minute"},

@@ -147,7 +147,11 @@ def test_no_secrets_in_logs_or_responses(corpus_home, tmp_path, embedder, assist
         with ServerProcess(home, env=env) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
             key = {"X-API-Key": TOKEN}
             q = {"question": "Which Iranian drone models had technical problems?"}
-            for _ in range(4):  # LLM 500, garbage, timeout, 401 -> extractive fallback; then 429
+            from gradio_client import Client
+
+            out = Client(srv.url + "/", headers=key, verbose=False).predict("What did Kirby say?", api_name="/chat")
+            bodies.append(out)
+            for _ in range(4):  # LLM failures -> extractive fallback; then 429
                 r = c.post("/api/ask", json=q, headers=key)
                 bodies.append(r.text)
             assert 429 in [c.post("/api/ask", json=q, headers=key).status_code for _ in range(3)]
@@ -164,10 +168,6 @@ def test_no_secrets_in_logs_or_responses(corpus_home, tmp_path, embedder, assist
                 r = c.request(**req)
                 assert r.status_code < 500, (req, r.status_code)
                 bodies.append(r.text)
-            from gradio_client import Client
-
-            out = Client(srv.url + "/", headers=key, verbose=False).predict("What did Kirby say?", api_name="/chat")
-            bodies.append(out)
             srv.stop()
             log = srv.output()
         auth_seen = {r["auth"] for r in llm.requests}
@@ -193,3 +193,23 @@ def test_no_secrets_in_logs_or_responses(corpus_home, tmp_path, embedder, assist
     assert LLM_KEY not in caplog.text and TOKEN not in caplog.text
     record_figure("5 secrets", server_log_bytes=len(log), responses=len(bodies),
                   debug_records=len(caplog.records), secrets_found=0)
+
+
+def test_rate_limit_covers_gradio_event_routes(assistant, corpus_home) -> None:  # type: ignore[no-untyped-def]
+    """/api/ask's limit cannot be sidestepped through Gradio's /chat API or queue: one
+    budget per client (the 429 on /api/ask itself: tests/test_web_guard.py)."""
+    from assistant.server import create_app
+
+    settings = make_settings(corpus_home, api_token=TOKEN, rate_limit_per_minute=3)
+    key = {"X-API-Key": TOKEN}
+    with AppServer(create_app(assistant, settings)) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+        srv.server.config.timeout_graceful_shutdown = 2
+        codes = [c.post("/gradio_api/call/chat", json={"data": ["What did Kirby say?"]}, headers=key).status_code
+                 for _ in range(3)]
+        assert codes == [200, 200, 200]
+        for path, body in (("/gradio_api/call/chat", {"data": ["x"]}), ("/gradio_api/run/chat", {"data": ["x"]}),
+                           ("/gradio_api/queue/join", {"data": ["x"], "fn_index": 0, "session_hash": "abc"}),
+                           ("/api/ask", {"question": "What did Kirby say?"})):
+            r = c.post(path, json=body, headers=key)
+            assert r.status_code == 429 and r.json() == {"error": "too many requests; try again in a minute"}, path
+        assert c.get("/gradio_api/info", headers=key).status_code == 200  # reading is not limited
