@@ -26,6 +26,7 @@ _BATCH = 2000  # stay well under Chroma's max batch size
 # Collection calls that only read: safe to retry once (a pooled connection to a Chroma
 # server that was restarted fails on first reuse).
 _READS = {"get", "count", "query", "peek"}
+UNREACHABLE = "the Chroma index is unreachable; answers resume once it is back (retry shortly)"
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -73,7 +74,7 @@ class _Guarded:
                         except StoreUnavailable:
                             pass
             raise StoreUnavailable(
-                "the Chroma index is unreachable; answers resume once it is back (retry shortly)"
+                UNREACHABLE
             )
 
         return call
@@ -167,7 +168,10 @@ class Store:
         with self._lock:
             if not self._broken:
                 return
-            self._open()
+            try:
+                self._open()
+            except StoreUnavailable:
+                raise StoreUnavailable(UNREACHABLE) from None  # one message, no address
             self._broken = False
             self._visible = None
 
@@ -399,7 +403,7 @@ class Store:
                 raise
             self.mark_broken()
             raise StoreUnavailable(
-                "the Chroma index is unreachable; answers resume once it is back (retry shortly)"
+                UNREACHABLE
             ) from None
         visible = self.visible_articles()
         hits = []

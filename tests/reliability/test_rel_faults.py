@@ -122,7 +122,10 @@ def served(chroma, embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def test_chroma_killed_mid_traffic_then_restarted(served, chroma) -> None:  # type: ignore[no-untyped-def]
     srv, settings, store = served
+    from gradio_client import Client
+
     before = store.count()
+    chat = Client(srv.url + "/", verbose=False)
     with Askers(srv.url, n=4) as askers:
         assert askers.wait_for(lambda: sum(r[1] == 200 for r in askers.results) >= 8, 60), askers.results[-5:]
         os.kill(chroma.proc.pid, signal.SIGKILL)  # no shutdown, no flush
@@ -131,6 +134,9 @@ def test_chroma_killed_mid_traffic_then_restarted(served, chroma) -> None:  # ty
         assert askers.wait_for(lambda: sum(r[1] == 503 for r in askers.since(killed)) >= 4, 30)
         health = httpx.get(srv.url + "/api/health", timeout=CLIENT_TIMEOUT)
         assert health.status_code == 503 and health.json() == {"status": "unavailable"}
+        # The chat says so in one line, and does not hang either.
+        said = chat.submit("What did Kirby say?", api_name="/chat").result(timeout=CLIENT_TIMEOUT)
+        assert said.startswith("⚠️") and "unreachable" in said and len(said) < 200, said
         time.sleep(2)  # a few seconds of outage
         restarting = time.monotonic()
         chroma.start()  # same port, same path
