@@ -8,7 +8,8 @@ own routes and streams):
   by ``/login?token=``).
 - ``ASSISTANT_ALLOWED_ORIGINS``: CORS on /api/* and CSP ``frame-ancestors`` on pages;
   other origins get no CORS headers and cannot frame the pages.
-- per-client rate limit on /api/ask (429), request bodies over 32 KB on /api/* (413),
+- per-client rate limit on /api/ask and Gradio's event routes (429), request bodies over
+  32 KB on /api/* and over 1 MB on every other route, Gradio's included (413),
   short JSON errors, never tracebacks.
 
 /docs is FastAPI's Swagger page, which loads its JS and CSS from a CDN: offline it shows
@@ -30,12 +31,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StoreUnavailable
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 32 * 1024
+MAX_UI_BODY_BYTES = 1024 * 1024  # Gradio's routes (chat history included)
 COOKIE = "assistant_token"
 OPEN_PATHS = {"/api/health", "/login", "/widget.js"}
+STORE_DOWN = "index unavailable, retry shortly"
+GRADIO_SUBMIT = {"/gradio_api/queue/join"}
+GRADIO_SUBMIT_PREFIXES = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 log = logging.getLogger("assistant.server")
 
 
@@ -146,7 +151,9 @@ class WebGuard:
             ])
             return
 
-        if path not in OPEN_PATHS and not self.authorized(headers):
+        # Open paths are open for reading only (Gradio has its own POST /login).
+        is_open = path in OPEN_PATHS and scope["method"] in ("GET", "HEAD")
+        if not is_open and not self.authorized(headers):
             if is_api or "text/html" not in headers.get("accept", ""):
                 await reply(401, {"error": "missing or wrong API token"},
                             [(b"www-authenticate", b"Bearer")])
@@ -158,10 +165,14 @@ class WebGuard:
                 await send({"type": "http.response.body", "body": page})
             return
 
-        if is_api and scope["method"] in ("POST", "PUT", "PATCH"):
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            # /api/* bodies are small; Gradio's own routes carry the chat history, so
+            # they get a larger (still bounded) limit. The chat has no file uploads.
+            limit = MAX_BODY_BYTES if is_api else MAX_UI_BODY_BYTES
+            too_big = {"error": f"request body over {limit // 1024} KB"}
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-                await reply(413, {"error": f"request body over {MAX_BODY_BYTES // 1024} KB"})
+            if declared.isdigit() and int(declared) > limit:
+                await reply(413, too_big)
                 return
             body = b""
             more = True
@@ -171,10 +182,12 @@ class WebGuard:
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-                if len(body) > MAX_BODY_BYTES:
-                    await reply(413, {"error": f"request body over {MAX_BODY_BYTES // 1024} KB"})
+                if len(body) > limit:
+                    await reply(413, too_big)
                     return
-            if path == "/api/ask":
+            if path == "/api/ask" or path in GRADIO_SUBMIT or path.startswith(GRADIO_SUBMIT_PREFIXES):
+                # One budget per client for questions, however they are sent: /api/ask
+                # or Gradio's own event routes (the chat's /chat API, the UI's queue).
                 client = scope.get("client") or ("?", 0)
                 if not self.limiter.allow(client[0]):  # per client address
                     await reply(429, {"error": "too many requests; try again in a minute"},
@@ -263,6 +276,11 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         msg = f"invalid request: {where + ': ' if where else ''}{first.get('msg', 'bad input')}"
         return JSONResponse({"error": msg[:200]}, status_code=422)
 
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> Any:
+        # The Chroma server is down or restarting: a short, retryable error, not a 500.
+        return JSONResponse({"error": STORE_DOWN}, status_code=503, headers={"Retry-After": "5"})
+
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s", request.url.path)
@@ -277,6 +295,8 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
         )
         try:
             ans = assistant.ask(body.question, body.history, filters)
+        except StoreUnavailable:
+            return JSONResponse({"error": STORE_DOWN}, status_code=503, headers={"Retry-After": "5"})
         except AssistantError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return ans.to_dict()

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     embed_url: str = Field(default="", description="Base URL of the embeddings endpoint.")
     embed_model: str = Field(default="", description="Model name for the embeddings endpoint.")
-    embed_api_key: str = Field(default="", description="API key for the embeddings endpoint.")
+    embed_api_key: str = Field(default="", description="API key for the embeddings endpoint.", repr=False)
 
     # Ingestion
     chunk_tokens: int = Field(default=160, ge=16, le=2048, description="Max tokens per chunk.")
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # Optional LLM (OpenAI-compatible chat completions)
     llm_url: str = Field(default="", description="Base URL, e.g. http://127.0.0.1:11434/v1.")
     llm_model: str = Field(default="", description="Model name for the LLM endpoint.")
-    llm_api_key: str = Field(default="", description="API key for the LLM endpoint.")
+    llm_api_key: str = Field(default="", description="API key for the LLM endpoint.", repr=False)
     llm_timeout: float = Field(default=20.0, gt=0, description="Seconds for one LLM answer.")
 
     # Web server (assistant serve)
@@ -84,7 +84,8 @@ class Settings(BaseSettings):
         "empty = same origin only.",
     )
     api_token: str = Field(
-        default="", description="When set, required by /api/ask (Bearer or X-API-Key) and the UI."
+        default="", description="When set, required by /api/ask (Bearer or X-API-Key) and the UI.",
+        repr=False,  # secrets stay out of str(settings), tracebacks and logs
     )
     rate_limit_per_minute: int = Field(
         default=30, ge=0, description="Requests to /api/ask per client per minute (0 = no limit)."

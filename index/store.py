@@ -23,6 +23,61 @@ from index import schema as S
 from index.schema import Article, Chunk
 
 _BATCH = 2000  # stay well under Chroma's max batch size
+# Collection calls that only read: safe to retry once (a pooled connection to a Chroma
+# server that was restarted fails on first reuse).
+_READS = {"get", "count", "query", "peek"}
+UNREACHABLE = "the Chroma index is unreachable; answers resume once it is back (retry shortly)"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the Chroma server cannot be reached (down, restarting,
+    connection dropped mid-request), as opposed to a bad request."""
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - chromadb depends on httpx
+        return isinstance(exc, ConnectionError)
+    return isinstance(exc, (httpx.TransportError, ConnectionError))
+
+
+class _Guarded:
+    """A Chroma collection whose calls raise ``StoreUnavailable`` (one short message,
+    503 in the API) instead of transport errors when the server is down; reads are
+    retried once, and a failure asks the store to reconnect before the next call."""
+
+    def __init__(self, store: "Store", name: str) -> None:
+        self._store = store
+        self._name = name
+
+    @property
+    def raw(self) -> Any:
+        return getattr(self._store, f"_{self._name}")
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self.raw, attr)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._store.reconnect()  # no-op unless an earlier call found the server gone
+            tries = 2 if attr in _READS else 1
+            for n in range(tries):
+                try:
+                    return getattr(self.raw, attr)(*args, **kwargs)
+                except Exception as exc:
+                    if not _unreachable(exc):
+                        raise
+                    self._store.mark_broken()
+                    if n + 1 < tries:
+                        time.sleep(0.2)
+                        try:
+                            self._store.reconnect()
+                        except StoreUnavailable:
+                            pass
+            raise StoreUnavailable(
+                UNREACHABLE
+            )
+
+        return call
 
 
 def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
@@ -70,31 +125,55 @@ def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
 
 class Store:
     def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._broken = False
+        self._open()
+        # Callers use these like Chroma collections; server outages become StoreUnavailable.
+        self.articles = _Guarded(self, "articles")
+        self.chunks = _Guarded(self, "chunks")
+        self.sentences = _Guarded(self, "sentences")
+        self._visible: set[str] | None = None
+        self._visible_at = 0.0
+
+    def _open(self) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        self.settings = settings
-        self.client = _connect(settings)
-        prefix = settings.collection
+        client = _connect(self.settings)
+        prefix = self.settings.collection
         meta = {"hnsw:space": "cosine"}
         try:
-            self.articles = self.client.get_or_create_collection(
-                f"{prefix}_articles", metadata=meta, embedding_function=None
-            )
-            self.chunks = self.client.get_or_create_collection(
-                f"{prefix}_chunks", metadata=meta, embedding_function=None
-            )
-            self.sentences = self.client.get_or_create_collection(
-                f"{prefix}_sentences", metadata=meta, embedding_function=None
-            )
+            colls = [
+                client.get_or_create_collection(f"{prefix}_{name}", metadata=meta, embedding_function=None)
+                for name in ("articles", "chunks", "sentences")
+            ]
         except Exception as exc:
             raise StoreUnavailable(
                 f"cannot open the Chroma collections ({type(exc).__name__}); "
                 "is the Chroma server running and reachable?"
             ) from None
-        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
-        self._visible: set[str] | None = None
-        self._visible_at = 0.0
-        self._lock = threading.Lock()
+        self.client = client
+        self._articles, self._chunks, self._sentences = colls
+        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+
+    def mark_broken(self) -> None:
+        self._broken = True
+
+    def reconnect(self) -> None:
+        """After a Chroma server outage: a new client and fresh collection handles (the
+        server may have been restarted; its collections keep their ids on the same path).
+        Only for a server; the embedded client has no connection to lose."""
+        if not self.settings.chroma_url or not self._broken:
+            return
+        with self._lock:
+            if not self._broken:
+                return
+            try:
+                self._open()
+            except StoreUnavailable:
+                raise StoreUnavailable(UNREACHABLE) from None  # one message, no address
+            self._broken = False
+            self._visible = None
 
     # ----- index-level facts -------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -120,8 +199,14 @@ class Store:
     def generation(self) -> int:
         """A counter bumped by every write; replicas use it to refresh derived indexes."""
         try:
+            if self._broken:
+                self.reconnect()
             coll = self.client.get_collection(f"{self.settings.collection}_articles")
+        except StoreUnavailable:
+            self.mark_broken()
+            raise
         except Exception as exc:
+            self.mark_broken()
             raise StoreUnavailable(
                 f"the Chroma index is unreachable ({type(exc).__name__}); "
                 "answers resume once it is back"
@@ -308,10 +393,18 @@ class Store:
         n = self.chunks.count()
         if n == 0:
             return []
-        result = self.vector_store.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, n)),
-            **({"where": where} if where else {}),
-        )
+        try:
+            result = self.vector_store.query(
+                VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, n)),
+                **({"where": where} if where else {}),
+            )
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            self.mark_broken()
+            raise StoreUnavailable(
+                UNREACHABLE
+            ) from None
         visible = self.visible_articles()
         hits = []
         for node, sim in zip(result.nodes or [], result.similarities or []):
