@@ -60,6 +60,7 @@ def poisoned_pair(tmp_path_factory, corpus_home, embedder, assistant):  # type: 
 def test_reference_answers_unaffected(poisoned_pair) -> None:  # type: ignore[no-untyped-def]
     clean, poisoned = poisoned_pair
     identical = cites_injected = 0
+    shifted: list[str] = []
     for row in REFERENCE:
         before = clean.ask(row["question"], row.get("history") or [])
         after = poisoned.ask(row["question"], row.get("history") or [])
@@ -70,11 +71,15 @@ def test_reference_answers_unaffected(poisoned_pair) -> None:  # type: ignore[no
             # Quoted as data: its sentence may be evidence, its instructions are not obeyed.
             continue
         same = [(c.source, c.start, c.end) for c in after.citations] == [(c.source, c.start, c.end) for c in before.citations]
-        assert same and after.answer == before.answer, (row["id"], before.answer, after.answer)
-        identical += 1
+        if same and after.answer == before.answer:
+            identical += 1
+        else:
+            # Any new article shifts BM25 statistics and can move a borderline sentence;
+            # what must never happen is obeying it or citing its fake markers (checked above).
+            shifted.append(row["id"])
     record_figure("2 injected article, reference set", questions=len(REFERENCE), identical=identical,
-                  citing_injected_as_data=cites_injected)
-    assert identical >= len(REFERENCE) - 10
+                  citing_injected_as_data=cites_injected, shifted=len(shifted))
+    assert len(shifted) <= 3, shifted
 
 
 @pytest.mark.parametrize("reply", [
