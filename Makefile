@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test eval-gate lock clean
+.PHONY: install run test eval-gate bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: install
 # in evals/baseline.json; exits 1 naming each metric below its floor.
 eval-gate: install
 	$(PY) -m assistant eval --baseline evals/baseline.json --report reports/ci
+
+# Speed and scale (issue 7): writes docs/benchmarks.md; SIZES=1000,10000 for a shorter run.
+SIZES ?= 1000,10000,100000
+bench: install
+	$(PY) -m assistant bench --sizes $(SIZES) --out docs/benchmarks.md
 
 lock: install
 	$(PY) -m pip freeze --exclude-editable | sed '1i # Exact versions resolved together on Python 3.11 (regenerate with: make lock).' > requirements.lock

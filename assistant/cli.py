@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-under", nargs="+", metavar="METRIC=VALUE", default=[], help="exit 1 below a floor")
     s.add_argument("--baseline", help="JSON file of floors, e.g. evals/baseline.json")
     s.add_argument("--use-index", action="store_true", help="use the existing index, not a fresh one")
+
+    s = sub.add_parser("bench", help="measure speed and scale; write docs/benchmarks.md")
+    s.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes in chunks, comma-separated")
+    s.add_argument("--source", default="", help="folder of articles to recombine (default: the bundled corpus)")
+    s.add_argument("--out", default="docs/benchmarks.md", help="markdown report")
+    s.add_argument("--workdir", default="", help="scratch folder (default: $ASSISTANT_HOME/bench)")
+    s.add_argument("--clients", type=int, default=32, help="concurrent clients in the load phase")
+    s.add_argument("--seconds", type=float, default=60.0, help="length of the load phase")
+    s.add_argument("--embed-sample", type=int, default=2000, help="chunks embedded for the embedding-only rate (0 = all)")
+    s.add_argument("--no-scaleout", action="store_true", help="skip the Chroma server + replicas phase")
+    s.add_argument("--note", default="", help="a sentence added under the machine line")
     return p
 
 
@@ -289,6 +300,29 @@ COMMANDS = {
     "remove": cmd_remove, "inspect": cmd_inspect, "reset": cmd_reset,
 }
 COMMANDS["eval"] = cmd_eval
+
+
+def cmd_bench(args, settings) -> int:  # type: ignore[no-untyped-def]
+    import shlex
+
+    from assistant.bench import run_bench
+
+    try:
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--sizes takes numbers of chunks, e.g. 1000,10000; got {args.sizes!r}") from None
+    src = Path(args.source) if args.source else settings.corpus_dir
+    workdir = Path(args.workdir) if args.workdir else settings.home / "bench"
+    command = "PYTHONPATH=. .venv/bin/python -m assistant " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+        if "bench" in sys.argv[1:] else "assistant bench"
+    run_bench(sizes, Path(args.out), workdir, src.resolve(), clients=args.clients, seconds=args.seconds,
+              embed_sample=args.embed_sample, scaleout=not args.no_scaleout, command=command, note=args.note,
+              log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"wrote {args.out}")
+    return 0
+
+
+COMMANDS["bench"] = cmd_bench
 
 
 def main(argv: Sequence[str] | None = None) -> int:
