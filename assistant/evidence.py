@@ -73,55 +73,101 @@ def rank_sentences(
     return scored
 
 
-def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30) -> list[Evidence]:  # type: ignore[no-untyped-def]
-    """All statements attributed to a speaker across the index, in article order."""
-    # Find candidate articles through Chroma's document search on the rarest cue we
-    # have (a surname, or one word of the role), then read those articles' sentences.
-    needles: list[str] = []
+MAX_SPEECH_CANDIDATES = 400  # sentences read per needle
+MAX_SPEECH_ARTICLES = 40  # articles searched for one speaker's statements
+
+
+def _rows(got: dict) -> list[dict]:
+    return [
+        {"id": i, "text": d, "meta": m}
+        for i, d, m in zip(got["ids"], got.get("documents") or [], got.get("metadatas") or [])
+    ]
+
+
+def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30, lexical: LexicalIndex | None = None) -> list[Evidence]:  # type: ignore[no-untyped-def]
+    """Statements attributed to a speaker, in article order.
+
+    Reads are bounded whatever the archive's size: candidate sentences come from
+    Chroma's document search on the speaker's surname (or from BM25 over the role's
+    words), at most ``MAX_SPEECH_ARTICLES`` articles are searched, and continuations are
+    read by id (the next sentences of a statement), never whole articles."""
+    visible = store.visible_articles()
+    cands: dict[str, dict] = {}
     for name in speaker_obj.names:
-        needles.append(name.split()[-1])
+        last = name.split()[-1]
+        for variant in {last, last.capitalize(), last.title()}:
+            got = store.sentences.get(where_document={"$contains": variant}, include=["documents", "metadatas"],
+                                      limit=MAX_SPEECH_CANDIDATES)
+            cands.update({r["id"]: r for r in _rows(got)})
     for parts in speaker_obj.roles:
-        # the longest alternative of the most specific part
-        best = max(parts, key=lambda alts: max(len(a) for a in alts))
-        needles.extend(best)
-    article_ids: set[str] = set()
-    for needle in needles:
-        for variant in {needle, needle.capitalize(), needle.title()}:
-            got = store.sentences.get(where_document={"$contains": variant}, include=["metadatas"])
-            article_ids.update(m.get(S.ARTICLE_ID) for m in got["metadatas"] or [])
-    # Accent-folded needles cannot match accented text through $contains: fall back to
-    # scanning sentences of articles whose metadata is cheap to list.
-    if not article_ids and speaker_obj.roles:
-        article_ids = set(store.visible_articles())
-    article_ids &= store.visible_articles()
-    if not article_ids:
+        if lexical is not None:
+            # BM25 tokens are whole folded words: a "prefix*" alternative stands for the
+            # vocabulary words it starts.
+            terms: list[str] = []
+            for alts in parts:
+                alt = alts[0]
+                if alt.endswith("*"):
+                    terms.extend(sorted(v for v in lexical.vocab if v.startswith(alt[:-1]))[:20])
+                else:
+                    terms.append(alt)
+            words = " ".join(terms)
+            chunk_ids = [lexical.rows[i]["id"] for i, _ in lexical.search(words, 60)]
+            if chunk_ids:
+                got = store.sentences.get(where={S.CHUNK_ID: {"$in": chunk_ids}}, include=["documents", "metadatas"])
+                cands.update({r["id"]: r for r in _rows(got)})
+        for alts in parts:
+            for alt in alts:
+                if "*" in alt or len(alt) < 5:
+                    continue
+                for variant in {alt, alt.title()}:
+                    got = store.sentences.get(where_document={"$contains": variant},
+                                              include=["documents", "metadatas"], limit=MAX_SPEECH_CANDIDATES)
+                    cands.update({r["id"]: r for r in _rows(got)})
+    rows = [r for r in cands.values() if r["meta"].get(S.ARTICLE_ID) in visible]
+    if not rows:
         return []
 
-    rows = store.sentences_of({S.ARTICLE_ID: {"$in": sorted(article_ids)}}, with_vectors=False)
     by_article: dict[str, list[dict]] = {}
     for row in rows:
         by_article.setdefault(row["meta"][S.ARTICLE_ID], []).append(row)
+    # The articles that mention the speaker most are searched first.
+    articles = sorted(by_article, key=lambda a: -len(by_article[a]))[:MAX_SPEECH_ARTICLES]
 
     found: list[Evidence] = []
-    for aid, sents in by_article.items():
-        sents.sort(key=lambda r: r["meta"][S.SENTENCE_INDEX])
+    for aid in articles:
+        sents = by_article[aid]
         extra = speech.Speaker(label=speaker_obj.label, names=list(speaker_obj.names), roles=speaker_obj.roles)
-        # First pass: a role sentence naming the holder adds the holder's name.
-        for row in sents:
+        # A role sentence naming the holder ("le porte-parole ..., John Kirby") makes the
+        # holder's other sentences in this article count too.
+        for row in list(sents):
             if speaker_obj.roles and speech.is_attributed(row["text"], speaker_obj):
-                extra.names.extend(n for n in speech.aliases_from(row["text"], speaker_obj) if n not in extra.names)
-        i = 0
-        while i < len(sents):
-            row = sents[i]
-            if speech.is_attributed(row["text"], extra):
-                found.append(evidence_from(row, 1.0, "speech", speaker_obj.label))
-                j = i + 1
-                while j < len(sents) and speech.continues(sents[j]["text"]) and not _names_other(sents[j]["text"], extra):
-                    found.append(evidence_from(sents[j], 0.9, "speech-continued", speaker_obj.label))
-                    j += 1
-                i = j
-            else:
-                i += 1
+                for alias in speech.aliases_from(row["text"], speaker_obj):
+                    if alias in extra.names:
+                        continue
+                    extra.names.append(alias)
+                    last = alias.split()[-1]
+                    for variant in {last.capitalize(), last.title()}:
+                        got = store.sentences.get(where={S.ARTICLE_ID: aid}, where_document={"$contains": variant},
+                                                  include=["documents", "metadatas"])
+                        sents.extend(r for r in _rows(got) if r["id"] not in {x["id"] for x in sents})
+        sents.sort(key=lambda r: r["meta"][S.SENTENCE_INDEX])
+        taken: set[str] = set()
+        for row in sents:
+            if row["id"] in taken or not speech.is_attributed(row["text"], extra):
+                continue
+            taken.add(row["id"])
+            found.append(evidence_from(row, 1.0, "speech", speaker_obj.label))
+            # Following sentences that carry on the same words ("Il a affirmé que...").
+            idx = int(row["meta"][S.SENTENCE_INDEX])
+            nxt = store.sentences.get(ids=[f"{aid}:s{idx + k}" for k in (1, 2, 3)], include=["documents", "metadatas"])
+            following = sorted(_rows(nxt), key=lambda r: r["meta"][S.SENTENCE_INDEX])
+            for cont in following:
+                if cont["id"] in taken or not speech.continues(cont["text"]) or _names_other(cont["text"], extra):
+                    break
+                taken.add(cont["id"])
+                found.append(evidence_from(cont, 0.9, "speech-continued", speaker_obj.label))
+        if len(found) >= max_statements:
+            break
     return found[:max_statements]
 
 

@@ -208,7 +208,7 @@ class Assistant:
         who = speech.resolve_speaker(phrase, self.settings.prompts_dir / "glossary_en_fr.tsv")
         if who.is_empty():
             return None
-        statements = statements_by(who, self.store)
+        statements = statements_by(who, self.store, lexical=self.retriever.lexical)
         if filters and filters.active():
             statements = [s for s in statements if filters.accepts({"source": s.source, "outlet": s.outlet, "date_num": int((s.date or "0").replace("-", "")[:8].ljust(8, "0"))})]
         if not statements:

@@ -77,19 +77,28 @@ def _lead(store, article_id: str) -> tuple[list[str], np.ndarray]:  # type: igno
     return docs, vecs
 
 
-def links(store, article_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def links(store, article_id: str, visible: set[str] | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Visible articles whose lead matches this article's lead: id -> matching pairs."""
     docs, vecs = _lead(store, article_id)
+    return links_from(store, article_id, docs, vecs, visible)
+
+
+def links_from(store, article_id: str, docs: list[str], vecs: np.ndarray,  # type: ignore[no-untyped-def]
+               visible: set[str] | None = None) -> dict[str, int]:
+    """``links`` for a lead given in memory (an article about to be written)."""
     if not docs:
         return {}
     n = store.sentences.count()
+    if n == 0:
+        return {}
     got = store.sentences.query(
         query_embeddings=vecs.tolist(),
         n_results=min(_CANDIDATES, n),
         where={"$and": [{S.ARTICLE_ID: {"$ne": article_id}}, {S.SENTENCE_INDEX: {"$lt": LEAD}}]},
         include=["documents", "metadatas", "distances"],
     )
-    visible = set(store.articles.get(include=[])["ids"])
+    if visible is None:
+        visible = set(store.articles.get(include=[])["ids"])
     pairs: dict[str, int] = {}
     for doc, ids, metas, texts, dists in zip(docs, got["ids"], got["metadatas"], got["documents"], got["distances"]):
         mine = content_words(doc)
@@ -134,11 +143,12 @@ def regroup(store, seeds: set[str], groups: set[str] | None = None) -> dict[str,
     frontier = set(seeds) | {a for a, m in all_meta.items() if m.get(S.DUP_GROUP) in old_groups}
     graph: dict[str, set[str]] = {}
     todo = list(frontier)
+    visible = set(all_meta)
     while todo:
         aid = todo.pop()
         if aid in graph:
             continue
-        graph[aid] = set(links(store, aid))
+        graph[aid] = set(links(store, aid, visible))
         todo.extend(x for x in graph[aid] if x not in graph)
     # symmetric closure, then components
     for a, bs in list(graph.items()):
@@ -192,3 +202,4 @@ def add_to_groups(store, article_id: str) -> dict[str, tuple[str, int]]:  # type
             changed[a] = (head, len(metas))
     _apply(store, changed, metas)
     return changed
+

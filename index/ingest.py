@@ -86,7 +86,12 @@ def ingest(
     total = count_inputs(paths) if on_item else 0
     try:
         store.check_embedder(embedder.name, for_writing=True)
-        store.delete_orphans()  # leftovers of a run that was killed half-way
+        # A run that did not finish may have left chunks and sentences of an article it
+        # never completed: clear them. The flag saves a scan of the whole store on the
+        # (usual) clean re-run.
+        if store.info().get("ingesting", 1):
+            store.delete_orphans()
+        store.set_flag("ingesting", 1)
         # articles written by a run killed before it grouped them
         pending = dedup.ungrouped(store)
         if pending:
@@ -101,6 +106,7 @@ def ingest(
     for aid, meta in existing.items():
         by_source.setdefault(meta.get(S.SOURCE), set()).add(aid)
     seen_ids: set[str] = set()
+    new_ids: list[str] = []
     done = 0
 
     for item in load_sources(
@@ -108,7 +114,7 @@ def ingest(
     ):
         done += 1
         try:
-            _one(item, settings, store, embedder, report, existing, by_source, seen_ids, progress)
+            _one(item, settings, store, embedder, report, existing, by_source, seen_ids, progress, new_ids)
         except AssistantError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -116,13 +122,23 @@ def ingest(
         if on_item:
             on_item(min(done, max(total, done)), max(total, done), item.source)
 
-    if report.added or report.updated:
-        store.bump_generation()
+    try:
+        # Group syndicated copies once per run: one lead query per new article, and
+        # each touched group's records written once (not once per arriving copy).
+        if new_ids:
+            dedup.regroup(store, set(new_ids))
+        if report.added or report.updated:
+            store.bump_generation()
+        store.set_flag("ingesting", 0)
+    except AssistantError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _write_failed(exc, settings) from None
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _one(item, settings, store, embedder, report, existing, by_source, seen_ids, progress) -> None:  # type: ignore[no-untyped-def]
+def _one(item, settings, store, embedder, report, existing, by_source, seen_ids, progress, new_ids) -> None:  # type: ignore[no-untyped-def]
     if isinstance(item, LoadError):
         report.failed.append((item.source, item.reason))
         if progress:
@@ -160,7 +176,7 @@ def _one(item, settings, store, embedder, report, existing, by_source, seen_ids,
     else:
         report.added.append(item.source)
     by_source[item.source] = {aid}
-    dedup.add_to_groups(store, aid)
+    new_ids.append(aid)
     if progress:
         progress(f"indexed {item.source} ({len(chunks)} chunks)")
 

@@ -177,7 +177,10 @@ class Store:
 
     # ----- index-level facts -------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        return dict(self.articles.metadata or {})
+        """The articles collection's metadata as the store has it now (another process
+        may have changed it since this one opened the collection)."""
+        fresh = self.client.get_collection(f"{self.settings.collection}_articles")
+        return dict(fresh.metadata or {})
 
     def check_embedder(self, name: str, *, for_writing: bool) -> None:
         """Refuse to mix vectors from two embedders in one index."""
@@ -192,9 +195,12 @@ class Store:
             self._set_meta({S.EMBEDDER: name, "schema_version": S.SCHEMA_VERSION})
 
     def _set_meta(self, updates: dict[str, Any]) -> None:
-        meta = {k: v for k, v in (self.articles.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta = {k: v for k, v in self.info().items() if not k.startswith("hnsw:")}
         meta.update(updates)
         self.articles.modify(metadata=meta)
+
+    def set_flag(self, key: str, value: int) -> None:
+        self._set_meta({key: value})
 
     def generation(self) -> int:
         """A counter bumped by every write; replicas use it to refresh derived indexes."""
@@ -271,10 +277,24 @@ class Store:
             )
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
             nodes.append(node)
-        # ChromaVectorStore.add() is an insert: clear earlier partial writes first.
-        self.chunks.delete(where={S.ARTICLE_ID: article.id})
+        # Same records as ChromaVectorStore.add() writes, but upserted: chunk ids are
+        # deterministic, so a rerun after a killed write overwrites its partial chunks
+        # without a delete-by-metadata scan (which grows with the whole collection).
+        from llama_index.core.schema import MetadataMode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
         for i in range(0, len(nodes), _BATCH):
-            self.vector_store.add(nodes[i : i + _BATCH])
+            batch_nodes = nodes[i : i + _BATCH]
+            metas = []
+            for node in batch_nodes:
+                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.vector_store.flat_metadata)
+                metas.append({k: ("" if v is None else v) for k, v in meta.items()})
+            self.chunks.upsert(
+                ids=[n.node_id for n in batch_nodes],
+                embeddings=[n.get_embedding() for n in batch_nodes],
+                metadatas=metas,
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch_nodes],
+            )
         # 3. the article record last: from now on readers see it
         mean = chunk_vectors.mean(axis=0) if len(chunk_vectors) else np.zeros(sentence_vectors.shape[1])
         norm = float(np.linalg.norm(mean)) or 1.0
