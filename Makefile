@@ -22,7 +22,7 @@ run: install
 	$(PY) -m assistant serve --host 127.0.0.1 --port 7860
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The quality gate: a fresh index of the bundled corpus, the reference set, the floors
 # in evals/baseline.json; exits 1 naming each metric below its floor.
