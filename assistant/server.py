@@ -12,8 +12,7 @@ own routes and streams):
   32 KB on /api/* and over 1 MB on every other route, Gradio's included (413),
   short JSON errors, never tracebacks.
 
-/docs is FastAPI's Swagger page, which loads its JS and CSS from a CDN: offline it shows
-a blank page, while /openapi.json (the schema itself) always works.
+/docs is Swagger UI served from the fastapi-offline package (no CDN), /openapi.json the schema.
 """
 
 from __future__ import annotations
@@ -246,7 +245,7 @@ h1 {{ font-size: 1.4rem; line-height: 1.3; }} .meta {{ color: #666; }}
 
 def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
     import gradio as gr
-    from fastapi import FastAPI, HTTPException, Query, Request
+    from fastapi import HTTPException, Query, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -255,7 +254,11 @@ def create_app(assistant, settings=None) -> Any:  # type: ignore[no-untyped-def]
     from assistant.ui import build_ui
 
     settings = settings or assistant.settings
-    app = FastAPI(
+    # FastAPI's /docs page loads Swagger UI from a CDN; fastapi-offline serves the same
+    # page with its scripts from the package, so the API docs open with no network.
+    from fastapi_offline import FastAPIOffline
+
+    app = FastAPIOffline(
         title="News archive assistant", version="0.1.0",
         description="Answers from the indexed articles only; every claim is a verbatim, cited quote.",
     )

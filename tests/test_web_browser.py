@@ -185,3 +185,16 @@ def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -
         page.wait_for_timeout(300)
         assert dialogs == []
         page.close()
+
+
+
+def test_api_docs_render_offline(browser, assistant, corpus_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """/docs renders Swagger UI from the server itself: every script and style the page
+    loads comes from the same origin, and the /api/ask operation is listed."""
+    with served(assistant, corpus_home, tmp_path) as (url, _host_url):
+        page = browser.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(url + "/docs", wait_until="networkidle", timeout=30_000)
+        page.get_by_text("/api/ask", exact=True).first.wait_for(timeout=15_000)
+        assert requested and all(u.startswith(url) for u in requested), requested
