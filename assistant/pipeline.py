@@ -231,5 +231,16 @@ class Assistant:
         lexical = self.retriever.lexical
         scores = [float(np.dot(v, qv)) + 0.5 * lexical_overlap(topic, s.text, lexical) for v, s in zip(vecs, statements)]
         best = max(scores)
-        keep = [s for s, sc in sorted(zip(statements, scores), key=lambda p: -p[1]) if sc >= best - 0.12]
-        return keep[:4]
+        keep = [s for s, sc in sorted(zip(statements, scores), key=lambda p: -p[1]) if sc >= best - 0.12][:4]
+        # "Il a reconnu..." means nothing without the sentence that says who "il" is:
+        # a kept continuation brings its attributed statement along.
+        kept = {id(s) for s in keep}
+        for i, st in enumerate(statements):
+            if id(st) in kept and st.reason == "speech-continued":
+                for prev in reversed(statements[:i]):
+                    if prev.article_id == st.article_id and prev.reason == "speech":
+                        if id(prev) not in kept:
+                            keep.append(prev)
+                            kept.add(id(prev))
+                        break
+        return keep

@@ -192,3 +192,12 @@ def test_answers_stay_fast(assistant) -> None:  # type: ignore[no-untyped-def]
         assistant.ask(q)
     per_q = (time.perf_counter() - t) * 1000 / len(qs)
     assert per_q < 250, per_q  # typically tens of ms; generous for a shared machine
+
+
+def test_topic_statement_keeps_the_sentence_naming_the_speaker(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A continuation ("Il a reconnu...") is only cited together with the statement that
+    says who "il" is."""
+    ans = assistant.ask("What did Kim Jong-un say about Russia's war in Ukraine?")
+    quotes = [c.quote for c in ans.citations]
+    assert any(q.startswith("Il a reconnu") for q in quotes)
+    assert any("Kim Jong-un a déclaré" in q for q in quotes)
