@@ -108,15 +108,7 @@ class Corpus:
 
     def gold_spans(self, row: dict[str, Any]) -> list[Span]:
         """Every occurrence of every evidence string in the row's gold sources."""
-        spans = []
-        for ev in row.get("evidence") or []:
-            for src in row.get("sources") or []:
-                text = self.text.get(src, "")
-                i = text.find(ev)
-                while i >= 0:
-                    spans.append(Span(src, i, i + len(ev)))
-                    i = text.find(ev, i + 1)
-        return spans
+        return [span for group in self.evidence_groups(row) for span in group]
 
     def evidence_groups(self, row: dict[str, Any]) -> list[list[Span]]:
         """Per evidence string, its occurrences (an empty list when it is not found)."""
@@ -363,8 +355,8 @@ def score(row: dict[str, Any], res: SystemResult, corpus: Corpus) -> dict[str, f
         m["quote_exact"] = sum(exact) / len(exact)
     if not row["answerable"]:
         return m
-    gold = corpus.gold_spans(row)
     groups = corpus.evidence_groups(row)
+    gold = [span for group in groups for span in group]
     rels = [is_relevant(Span(p["source"], p["start"], p["end"]), gold) for p in res.retrieved]
     n_relevant = sum(is_relevant(c, gold) for c in corpus.chunks()) or len(groups)
     for k in K_VALUES:

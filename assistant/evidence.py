@@ -4,6 +4,8 @@ text at question time), plus a lexical bonus for the question's rarer words."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from assistant import speech
@@ -31,12 +33,19 @@ def evidence_from(row: dict, score: float, reason: str, speaker: str = "") -> Ev
     )
 
 
+@lru_cache(maxsize=8192)
+def _token_set(text: str) -> frozenset[str]:
+    # The question is scored against dozens of sentences per query, and the same
+    # sentences come back across queries: tokenise each text once.
+    return frozenset(tokens(text))
+
+
 def lexical_overlap(question: str, sentence: str, lexical: LexicalIndex) -> float:
     """Share of the question's idf mass found in the sentence (0..1)."""
-    q = set(tokens(question))
+    q = _token_set(question)
     if not q:
         return 0.0
-    s = set(tokens(sentence))
+    s = _token_set(sentence)
     weights = {t: lexical.idf(t) if t in lexical.vocab else 0.0 for t in q}
     total = sum(weights.values())
     if total <= 0:

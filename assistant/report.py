@@ -39,14 +39,9 @@ def format_table(report: dict[str, Any]) -> str:
     for s in systems:
         o = report["summary"][s]["overall"]
         lines.append(f"{s:<22}" + "".join(f"{_f(o.get(n)):>8}" for n in names))
+    for s, cells in _margins(report, names):
+        lines.append(f"{'margin vs ' + s:<22}" + "".join(f"{'—' if c is None else f'{c:+.3f}':>8}" for c in cells))
     if "pipeline" in systems:
-        p = report["summary"]["pipeline"]["overall"]
-        for s in systems:
-            if s == "pipeline":
-                continue
-            o = report["summary"][s]["overall"]
-            cells = [(p.get(n) - o.get(n)) if p.get(n) is not None and o.get(n) is not None else None for n in names]
-            lines.append(f"{'margin vs ' + s:<22}" + "".join(f"{'—' if c is None else f'{c:+.3f}':>8}" for c in cells))
         lines += ["", "pipeline by category / language", head]
         for group in ("by_category", "by_lang"):
             for key, agg in report["summary"]["pipeline"][group].items():
@@ -131,6 +126,21 @@ details{border:1px solid #e2e8f0;border-radius:4px;margin:4px 0;padding:4px 8px}
 """
 
 
+def _margins(report: dict[str, Any], names: list[str]) -> list[tuple[str, list[float | None]]]:
+    """The pipeline's margin over each baseline, metric by metric (None where unmeasured)."""
+    systems = report["meta"]["systems"]
+    if "pipeline" not in systems:
+        return []
+    p = report["summary"]["pipeline"]["overall"]
+    out = []
+    for s in systems:
+        if s == "pipeline":
+            continue
+        o = report["summary"][s]["overall"]
+        out.append((s, [p[n] - o[n] if p.get(n) is not None and o.get(n) is not None else None for n in names]))
+    return out
+
+
 def _summary_table(report: dict[str, Any]) -> str:
     names = _metrics(report)
     systems = report["meta"]["systems"]
@@ -138,20 +148,12 @@ def _summary_table(report: dict[str, Any]) -> str:
     for s in systems:
         o = report["summary"][s]["overall"]
         rows.append(f"<tr><td>{escape(s)}</td>" + "".join(f"<td>{_f(o.get(n))}</td>" for n in names) + "</tr>")
-    if "pipeline" in systems:
-        p = report["summary"]["pipeline"]["overall"]
-        for s in systems:
-            if s == "pipeline":
-                continue
-            o = report["summary"][s]["overall"]
-            cells = []
-            for n in names:
-                if p.get(n) is None or o.get(n) is None:
-                    cells.append("<td>—</td>")
-                else:
-                    d = p[n] - o[n]
-                    cells.append(f'<td class="{"pos" if d > 0 else "neg" if d < 0 else ""}">{d:+.3f}</td>')
-            rows.append(f"<tr><td>pipeline margin vs {escape(s)}</td>" + "".join(cells) + "</tr>")
+    for s, margins in _margins(report, names):
+        cells = [
+            "<td>—</td>" if d is None else f'<td class="{"pos" if d > 0 else "neg" if d < 0 else ""}">{d:+.3f}</td>'
+            for d in margins
+        ]
+        rows.append(f"<tr><td>pipeline margin vs {escape(s)}</td>" + "".join(cells) + "</tr>")
     rows.append("</table>")
     return "".join(rows)
 
