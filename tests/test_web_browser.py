@@ -79,6 +79,28 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+def settled(page, locator, quiet_ms: int = 800, limit_ms: int = 30_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a streamed answer stops changing: a click on a link that the next
+    streamed update re-renders can land on a detached node and open nothing."""
+    last, still, waited = None, 0, 0
+    while still < quiet_ms and waited < limit_ms:
+        now = locator.inner_html()
+        still = still + 100 if now == last else 0
+        last = now
+        page.wait_for_timeout(100)
+        waited += 100
+    assert still >= quiet_ms, f"the answer was still changing after {limit_ms} ms"
+
+
+def open_citation(page, link):  # type: ignore[no-untyped-def]
+    """Click a citation and return the page it opens."""
+    with page.context.expect_page(timeout=20_000) as opened:
+        link.click()
+    source = opened.value
+    source.wait_for_load_state()
+    return source
+
+
 def ask_in_widget(page, host_url: str, question: str):  # type: ignore[no-untyped-def]
     page.goto(host_url)
     page.click("#news-assistant-bubble")
@@ -87,6 +109,7 @@ def ask_in_widget(page, host_url: str, question: str):  # type: ignore[no-untype
     frame.locator("#send").click()
     answer = frame.locator(".answer").last
     answer.locator("a.cite").first.wait_for(timeout=30_000)
+    settled(page, answer)
     return frame, answer
 
 
@@ -101,10 +124,7 @@ def test_widget_on_another_origin_cites_and_highlights(browser, assistant, corpu
         assert "Kirby" in answer.inner_text()
         first = answer.locator("a.cite").first
         assert first.inner_text() == "[1]"
-        with page.context.expect_page(timeout=20_000) as opened:
-            first.click()
-        source = opened.value
-        source.wait_for_load_state()
+        source = open_citation(page, first)
         mark = source.locator("mark#quote")
         assert mark.inner_text().strip() == expected["citations"][0]["quote"].strip()
         assert expected["citations"][0]["outlet"] in source.inner_text("body")
@@ -148,7 +168,9 @@ def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -
         page = browser.new_page()
         page.set_default_timeout(20_000)
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        # On the context, so a dialog in any page it opens (source views) counts too,
+        # even one raised while that page is still loading.
+        page.context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         injected = "img[src='x'], a[href^='javascript'], .answer script"
 
         # The widget: the payloads are visible as text, and nothing was injected.
@@ -159,11 +181,7 @@ def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -
 
         # The source view of the payload article.
         link = answer.locator("a.cite[title^='Kirby et les charges']").first
-        with page.context.expect_page(timeout=20_000) as opened:
-            link.click()
-        source = opened.value
-        source.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        source.wait_for_load_state()
+        source = open_citation(page, link)
         assert "alert(1)" in source.locator("mark#quote").inner_text()
         assert source.locator("img, script, a[href^='javascript']").count() == 0
         source.close()
@@ -174,14 +192,15 @@ def test_script_payloads_run_nowhere(browser, corpus_home, embedder, tmp_path) -
         page.locator("#ask").click()
         page.locator("#chat").get_by_text("<script>alert(1)</script>", exact=False).first.wait_for(timeout=30_000)
         chat = page.locator("#chat")
+        settled(page, chat)
         assert chat.locator("a.cite").count() >= 2
         assert chat.locator("img[src='x'], a[href^='javascript'], script").count() == 0
-        # A citation in the chat opens the source view too.
-        with page.context.expect_page(timeout=20_000) as opened:
-            chat.locator("a.cite").first.click()
-        opened.value.wait_for_load_state()
-        assert opened.value.locator("mark#quote").inner_text().strip()
-        opened.value.close()
+        # A citation in the chat opens the source view too, once the answer has
+        # finished streaming.
+        settled(page, chat)
+        source = open_citation(page, chat.locator("a.cite").first)
+        assert source.locator("mark#quote").inner_text().strip()
+        source.close()
         page.wait_for_timeout(300)
         assert dialogs == []
         page.close()
