@@ -348,21 +348,32 @@ def worker_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     embedder = make_embedder(settings)
     embedder.embed(["warm up"])
 
-    # Embedding only: the same per-article calls ingestion makes, without storing.
+    # Embedding only: the same embed calls ingestion makes (chunks and sentences of
+    # consecutive articles, ``settings.ingest_batch`` texts at a time), without storing.
     t_embed, n_chunks = 0.0, 0
     cap = int(cfg["embed_sample"])
+    texts: list[str] = []
+
+    def embed_pending() -> None:
+        nonlocal t_embed
+        t = time.perf_counter()
+        embedder.embed(texts)
+        t_embed += time.perf_counter() - t
+        texts.clear()
+
     for doc in load_sources(paths):
         if isinstance(doc, LoadError):
             continue
         article, _ = to_article(doc)
         chunks = chunk_article(article.id, article.text, settings.chunk_tokens)
-        texts = [c.text for c in chunks] + [s.text for c in chunks for s in c.sentences]
-        t = time.perf_counter()
-        embedder.embed(texts)
-        t_embed += time.perf_counter() - t
+        texts += [c.text for c in chunks] + [s.text for c in chunks for s in c.sentences]
         n_chunks += len(chunks)
+        if len(texts) >= settings.ingest_batch:
+            embed_pending()
         if cap and n_chunks >= cap:
             break
+    if texts:
+        embed_pending()
     res["embed_only"] = {"chunks": n_chunks, "seconds": t_embed, "chunks_per_s": n_chunks / t_embed}
     phases: dict[str, tuple[float, float]] = {"embedder loaded + embed-only": rss_mb()}
     res["rss_phases"] = phases

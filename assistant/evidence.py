@@ -100,7 +100,6 @@ def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30, 
     Chroma's document search on the speaker's surname (or from BM25 over the role's
     words), at most ``MAX_SPEECH_ARTICLES`` articles are searched, and continuations are
     read by id (the next sentences of a statement), never whole articles."""
-    visible = store.visible_articles()
     cands: dict[str, dict] = {}
     for name in speaker_obj.names:
         last = name.split()[-1]
@@ -132,7 +131,7 @@ def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30, 
                     got = store.sentences.get(where_document={"$contains": variant},
                                               include=["documents", "metadatas"], limit=MAX_SPEECH_CANDIDATES)
                     cands.update({r["id"]: r for r in _rows(got)})
-    rows = [r for r in cands.values() if r["meta"].get(S.ARTICLE_ID) in visible]
+    rows = store.visible_rows(list(cands.values()))
     if not rows:
         return []
 
@@ -158,7 +157,7 @@ def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30, 
                     for variant in {last.capitalize(), last.title()}:
                         got = store.sentences.get(where={S.ARTICLE_ID: aid}, where_document={"$contains": variant},
                                                   include=["documents", "metadatas"])
-                        sents.extend(r for r in _rows(got) if r["id"] not in {x["id"] for x in sents})
+                        sents.extend(r for r in store.visible_rows(_rows(got)) if r["id"] not in {x["id"] for x in sents})
         sents.sort(key=lambda r: r["meta"][S.SENTENCE_INDEX])
         taken: set[str] = set()
         for row in sents:
@@ -169,7 +168,7 @@ def statements_by(speaker_obj: speech.Speaker, store, max_statements: int = 30, 
             # Following sentences that carry on the same words ("Il a affirmé que...").
             idx = int(row["meta"][S.SENTENCE_INDEX])
             nxt = store.sentences.get(ids=[f"{aid}:s{idx + k}" for k in (1, 2, 3)], include=["documents", "metadatas"])
-            following = sorted(_rows(nxt), key=lambda r: r["meta"][S.SENTENCE_INDEX])
+            following = sorted(store.visible_rows(_rows(nxt)), key=lambda r: r["meta"][S.SENTENCE_INDEX])
             for cont in following:
                 if cont["id"] in taken or not speech.continues(cont["text"]) or _names_other(cont["text"], extra):
                     break

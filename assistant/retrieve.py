@@ -142,9 +142,9 @@ class Retriever:
         missing = [cid for cid in fused if cid not in by_id]
         if missing:
             got = self.store.chunks.get(ids=missing, include=["documents", "metadatas"])
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
-                if m.get(S.ARTICLE_ID) in visible:
-                    by_id[i] = passage_from({"id": i, "text": d, "meta": m})
+            rows = [{"id": i, "text": d, "meta": dict(m)} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            for row in self.store.visible_rows(rows):
+                by_id[row["id"]] = passage_from(row)
 
         ranked = sorted((cid for cid in fused if cid in by_id), key=lambda c: -fused[c])
         out = []

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=160, ge=16, le=2048, description="Max tokens per chunk.")
     max_file_mb: float = Field(default=20.0, gt=0, description="Largest file or URL body read.")
     fetch_timeout: float = Field(default=10.0, gt=0, description="Seconds for a URL fetch.")
+    ingest_batch: int = Field(
+        default=1500, ge=1, le=50_000,
+        description="Chunks + sentences embedded together and written with one Chroma "
+        "call per collection during ingestion.",
+    )
 
     # Retrieval and evidence
     top_k: int = Field(default=8, ge=1, le=100, description="Chunks kept after fusion.")

@@ -30,16 +30,22 @@ translations/retellings, not copies.
 Incremental: a new article's lead vectors are matched with one Chroma query against
 the lead sentences already stored (``sentence_index < LEAD``), never all pairs.
 A group is a connected component of links; its id (``dup_group``) is the id of its
-earliest article (by date, then ingestion time), ``dup_count`` its size. Both are
-written on the article record; ``dup_group`` also on its chunks and sentences (the
-count changes with every new copy: keeping it off the parts keeps a growing group's
-cost to one record update per member, not a rewrite of all their chunks).
+earliest article (by date, then ingestion time), ``dup_count`` its size. Both live on
+the article record only: readers take ``dup_group`` from the record (``Store.directory``),
+so a group whose head changes costs one record update per member, never a rewrite of
+their chunks and sentences.
+
+Work per ingestion run: the leads of all new articles are read with one ``get`` and
+matched with one batched ``query`` (per few hundred articles); groups only merge on
+addition, so an old article's links are never recomputed then. Removing an article can
+split its group: only that group's members are matched again.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -55,69 +61,80 @@ _CANDIDATES = 40  # neighbours fetched per lead sentence
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def content_words(text: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def content_words(text: str) -> frozenset[str]:
     """Accent-folded words of 4+ letters, cut to 6 letters (a poor man's stemmer)."""
     folded = unicodedata.normalize("NFKD", text.lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return {w[:6] for w in _WORD.findall(folded) if len(w) >= 4}
+    return frozenset(w[:6] for w in _WORD.findall(folded) if len(w) >= 4)
 
 
-def overlap(a: set[str], b: set[str]) -> float:
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(1, min(len(a), len(b)))
 
 
-def _lead(store, article_id: str) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
-    got = store.sentences.get(
-        where={"$and": [{S.ARTICLE_ID: article_id}, {S.SENTENCE_INDEX: {"$lt": LEAD}}]},
-        include=["documents", "metadatas", "embeddings"],
-    )
-    order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i][S.SENTENCE_INDEX])
-    docs = [got["documents"][i] for i in order]
-    vecs = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32)
-    return docs, vecs
+_IDS_PER_CALL = 200  # article ids per ``$in`` filter / lead vectors per query batch
+
+
+def _leads(store, article_ids: list[str]) -> dict[str, tuple[list[str], np.ndarray]]:  # type: ignore[no-untyped-def]
+    """The first ``LEAD`` sentences (texts, stored vectors) of many articles."""
+    rows: dict[str, list[tuple[int, str, list[float]]]] = {}
+    for i in range(0, len(article_ids), _IDS_PER_CALL):
+        part = article_ids[i : i + _IDS_PER_CALL]
+        got = store.sentences.get(
+            where={"$and": [{S.ARTICLE_ID: {"$in": part}}, {S.SENTENCE_INDEX: {"$lt": LEAD}}]},
+            include=["documents", "metadatas", "embeddings"],
+        )
+        for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"]):
+            rows.setdefault(meta[S.ARTICLE_ID], []).append((int(meta[S.SENTENCE_INDEX]), doc, vec))
+    out = {}
+    for aid, items in rows.items():
+        items.sort(key=lambda r: r[0])
+        out[aid] = ([d for _, d, _ in items], np.asarray([v for _, _, v in items], dtype=np.float32))
+    return out
+
+
+def links_many(store, article_ids: list[str], visible: set[str] | None = None) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """For each article: the visible articles whose lead matches its lead (id -> pairs)."""
+    leads = _leads(store, sorted(set(article_ids)))
+    out: dict[str, dict[str, int]] = {a: {} for a in article_ids}
+    n = store.sentences.count()
+    if not leads or n == 0:
+        return out
+    if visible is None:
+        visible = set(store.articles.get(include=[])["ids"])
+    queue = [(aid, j, doc, vec) for aid, (docs, vecs) in leads.items() for j, (doc, vec) in enumerate(zip(docs, vecs))]
+    for i in range(0, len(queue), _IDS_PER_CALL):
+        part = queue[i : i + _IDS_PER_CALL]
+        # One query for many lead sentences: the article's own lead cannot be excluded
+        # per query, so ask for LEAD more neighbours and drop its own below.
+        got = store.sentences.query(
+            query_embeddings=np.asarray([q[3] for q in part], dtype=np.float32),
+            n_results=min(_CANDIDATES + LEAD, n),
+            where={S.SENTENCE_INDEX: {"$lt": LEAD}},
+            include=["documents", "metadatas", "distances"],
+        )
+        for (aid, _j, doc, _v), metas, texts, dists in zip(part, got["metadatas"], got["documents"], got["distances"]):
+            mine = content_words(doc)
+            pairs = out[aid]
+            kept = 0
+            for meta, text, dist in zip(metas, texts, dists):
+                other = meta.get(S.ARTICLE_ID)
+                if other == aid:
+                    continue
+                kept += 1
+                if kept > _CANDIDATES:
+                    break
+                if other not in visible or 1.0 - float(dist) < MIN_COSINE:
+                    continue
+                if overlap(mine, content_words(text)) >= MIN_OVERLAP:
+                    pairs[other] = pairs.get(other, 0) + 1
+    return {a: {o: p for o, p in pairs.items() if p >= MIN_LEAD_PAIRS} for a, pairs in out.items()}
 
 
 def links(store, article_id: str, visible: set[str] | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Visible articles whose lead matches this article's lead: id -> matching pairs."""
-    docs, vecs = _lead(store, article_id)
-    return links_from(store, article_id, docs, vecs, visible)
-
-
-def links_from(store, article_id: str, docs: list[str], vecs: np.ndarray,  # type: ignore[no-untyped-def]
-               visible: set[str] | None = None) -> dict[str, int]:
-    """``links`` for a lead given in memory (an article about to be written)."""
-    if not docs:
-        return {}
-    n = store.sentences.count()
-    if n == 0:
-        return {}
-    got = store.sentences.query(
-        query_embeddings=vecs.tolist(),
-        n_results=min(_CANDIDATES, n),
-        where={"$and": [{S.ARTICLE_ID: {"$ne": article_id}}, {S.SENTENCE_INDEX: {"$lt": LEAD}}]},
-        include=["documents", "metadatas", "distances"],
-    )
-    if visible is None:
-        visible = set(store.articles.get(include=[])["ids"])
-    pairs: dict[str, int] = {}
-    for doc, ids, metas, texts, dists in zip(docs, got["ids"], got["metadatas"], got["documents"], got["distances"]):
-        mine = content_words(doc)
-        for meta, text, dist in zip(metas, texts, dists):
-            other = meta.get(S.ARTICLE_ID)
-            if other not in visible or 1.0 - float(dist) < MIN_COSINE:
-                continue
-            if overlap(mine, content_words(text)) >= MIN_OVERLAP:
-                pairs[other] = pairs.get(other, 0) + 1
-    return {a: p for a, p in pairs.items() if p >= MIN_LEAD_PAIRS}
-
-
-def _apply(store, changes: dict[str, tuple[str, int]], metas: dict[str, dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
-    """Records in one batch; chunks and sentences only where the group id changed.
-    The records go last: an article without ``dup_group`` is regrouped by the next run."""
-    for aid, (group, _count) in changes.items():
-        if metas.get(aid, {}).get(S.DUP_GROUP) != group:
-            store.update_meta_everywhere(aid, {}, {S.DUP_GROUP: group}, record=False)
-    store.update_articles_meta({a: {S.DUP_GROUP: g, S.DUP_COUNT: n} for a, (g, n) in changes.items()})
+    return links_many(store, [article_id], visible)[article_id]
 
 
 def _earliest(metas: dict[str, dict[str, Any]]) -> str:
@@ -130,76 +147,64 @@ def _earliest(metas: dict[str, dict[str, Any]]) -> str:
 
 
 def regroup(store, seeds: set[str], groups: set[str] | None = None) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
-    """Recompute the groups containing ``seeds`` and the members of ``groups``.
+    """Settle the groups of new articles (``seeds``) and of groups that lost members.
 
-    Explores links outwards from the seeds (a connected component), so the work is
-    bounded by the size of the groups touched, not by the archive. Returns
-    article id -> (dup_group, dup_count) for every article whose values changed.
+    Seeds are matched against every stored lead; a seed linked to an article joins
+    that article's whole group (groups only merge on addition). Members of ``groups``
+    (and of the seeds' former groups) are matched again, since a removal can split a
+    group. Returns article id -> (dup_group, dup_count) for every record that changed;
+    only article records are written.
     """
     all_meta = store.article_hashes()
-    seeds = {s for s in seeds if s in all_meta}
-    # former group-mates: their group may shrink or lose its earliest article
-    old_groups = ({all_meta[s].get(S.DUP_GROUP) for s in seeds} | set(groups or ())) - {None}
-    frontier = set(seeds) | {a for a, m in all_meta.items() if m.get(S.DUP_GROUP) in old_groups}
-    graph: dict[str, set[str]] = {}
-    todo = list(frontier)
     visible = set(all_meta)
-    while todo:
-        aid = todo.pop()
-        if aid in graph:
-            continue
-        graph[aid] = set(links(store, aid, visible))
-        todo.extend(x for x in graph[aid] if x not in graph)
-    # symmetric closure, then components
-    for a, bs in list(graph.items()):
-        for b in bs:
-            graph.setdefault(b, set()).add(a)
+    seeds = {s for s in seeds if s in all_meta}
+    recheck_groups = ({all_meta[s].get(S.DUP_GROUP) for s in seeds} | set(groups or ())) - {None, ""}
+    members: dict[str, set[str]] = {}
+    for aid, m in all_meta.items():
+        g = m.get(S.DUP_GROUP)
+        if g:
+            members.setdefault(g, set()).add(aid)
+    recheck = {a for g in recheck_groups for a in members.get(g, ())}
+    matched = links_many(store, sorted(seeds | recheck), visible)
+
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+
+    for aid, linked in matched.items():
+        find(aid)
+        for other in linked:
+            union(aid, other)
+            group = all_meta.get(other, {}).get(S.DUP_GROUP)
+            # an untouched group stays connected: join all of it
+            if group and group not in recheck_groups:
+                for mate in members.get(group, ()):
+                    union(other, mate)
+    for aid in recheck:
+        find(aid)
+
+    components: dict[str, set[str]] = {}
+    for x in list(parent):
+        components.setdefault(find(x), set()).add(x)
     changed: dict[str, tuple[str, int]] = {}
-    seen: set[str] = set()
-    for start in graph:
-        if start in seen:
+    for comp in components.values():
+        comp = {a for a in comp if a in all_meta}
+        if not comp:
             continue
-        comp, stack = set(), [start]
-        while stack:
-            x = stack.pop()
-            if x in comp:
-                continue
-            comp.add(x)
-            stack.extend(graph.get(x, ()))
-        seen |= comp
-        group = _earliest({a: all_meta[a] for a in comp if a in all_meta})
+        head = _earliest({a: all_meta[a] for a in comp})
         for a in comp:
-            m = all_meta.get(a, {})
-            if m.get(S.DUP_GROUP) != group or m.get(S.DUP_COUNT) != len(comp):
-                changed[a] = (group, len(comp))
-    _apply(store, changed, all_meta)
+            m = all_meta[a]
+            if m.get(S.DUP_GROUP) != head or m.get(S.DUP_COUNT) != len(comp):
+                changed[a] = (head, len(comp))
+    store.update_articles_meta({a: {S.DUP_GROUP: g, S.DUP_COUNT: n} for a, (g, n) in changed.items()})
     return changed
-
-
-def ungrouped(store) -> set[str]:  # type: ignore[no-untyped-def]
-    """Articles never checked (e.g. a run killed between writing and grouping)."""
-    return {a for a, m in store.article_hashes().items() if not m.get(S.DUP_GROUP)}
-
-
-def add_to_groups(store, article_id: str) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
-    """Group a newly written article: one query on its lead vectors; groups only merge
-    on addition, so the work is that query plus the members of the groups it joins."""
-    linked = links(store, article_id)
-    if not linked:
-        _apply(store, {article_id: (article_id, 1)}, {})
-        return {article_id: (article_id, 1)}
-    got = store.articles.get(ids=sorted(linked), include=["metadatas"])
-    groups = sorted({m.get(S.DUP_GROUP) or i for i, m in zip(got["ids"], got["metadatas"])})
-    members = store.articles.get(where={S.DUP_GROUP: {"$in": groups}}, include=["metadatas"])
-    metas = {i: m for i, m in zip(members["ids"], members["metadatas"])}
-    metas.update({i: m for i, m in zip(got["ids"], got["metadatas"])})
-    mine = store.articles.get(ids=[article_id], include=["metadatas"])
-    metas[article_id] = mine["metadatas"][0]
-    head = _earliest(metas)
-    changed = {}
-    for a, m in metas.items():
-        if m.get(S.DUP_GROUP) != head or m.get(S.DUP_COUNT) != len(metas):
-            changed[a] = (head, len(metas))
-    _apply(store, changed, metas)
-    return changed
-

@@ -30,6 +30,9 @@ DATE_NUM = "date_num"  # the same date as YYYYMMDD (Chroma range filters need nu
 LANG = "lang"
 URL = "url"
 CONTENT_HASH = "content_hash"
+# hash of the loaded document (text + metadata) before cleaning, with the cleaner's
+# version: an unchanged file is recognised without being cleaned again
+RAW_HASH = "raw_hash"
 START = "start"
 END = "end"
 CHUNK_ID = "chunk_id"

@@ -133,8 +133,9 @@ class Store:
         self.articles = _Guarded(self, "articles")
         self.chunks = _Guarded(self, "chunks")
         self.sentences = _Guarded(self, "sentences")
-        self._visible: set[str] | None = None
-        self._visible_at = 0.0
+        self._dir: dict[str, str] | None = None
+        self._dir_gen = -1
+        self._dir_checked = 0.0
 
     def _open(self) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -173,7 +174,7 @@ class Store:
             except StoreUnavailable:
                 raise StoreUnavailable(UNREACHABLE) from None  # one message, no address
             self._broken = False
-            self._visible = None
+            self._dir = None
 
     # ----- index-level facts -------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -222,7 +223,7 @@ class Store:
     def bump_generation(self) -> None:
         self._set_meta({"generation": self.generation() + 1})
         with self._lock:
-            self._visible = None
+            self._dir = None
 
     # ----- write path ----------------------------------------------------------------
     def article_hashes(self) -> dict[str, dict[str, Any]]:
@@ -238,80 +239,113 @@ class Store:
         sentence_vectors: np.ndarray,
         extra_meta: dict[str, Any] | None = None,
     ) -> None:
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        self.write_articles([(article, chunks, chunk_vectors, sentence_vectors)], extra_meta)
 
-        base = {k: v for k, v in article.metadata().items() if k != S.CONTENT_HASH}
-        if extra_meta:
-            base.update(extra_meta)
-        # 1. sentences
-        sentences = [s for c in chunks for s in c.sentences]
-        for i in range(0, len(sentences), _BATCH):
-            batch = sentences[i : i + _BATCH]
-            self.sentences.upsert(
-                ids=[s.id for s in batch],
-                embeddings=sentence_vectors[i : i + _BATCH].tolist(),
-                documents=[s.text for s in batch],
-                metadatas=[
-                    {
-                        **base,
-                        S.START: s.start,
-                        S.END: s.end,
-                        S.SENTENCE_INDEX: s.index,
-                        S.CHUNK_ID: f"{article.id}:c{s.chunk_index}",
-                    }
-                    for s in batch
-                ],
-            )
-        # 2. chunks, as llama-index nodes (so a VectorStoreIndex can read the same store)
-        nodes = []
-        for chunk, vec in zip(chunks, chunk_vectors):
-            node = TextNode(
-                id_=chunk.id,
-                text=chunk.text,
-                embedding=vec.tolist(),
-                start_char_idx=chunk.start,
-                end_char_idx=chunk.end,
-                metadata={**base, S.START: chunk.start, S.END: chunk.end, S.CHUNK_INDEX: chunk.index},
-                excluded_embed_metadata_keys=list(base) + [S.START, S.END, S.CHUNK_INDEX],
-                excluded_llm_metadata_keys=list(base) + [S.START, S.END, S.CHUNK_INDEX],
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
-            nodes.append(node)
-        # Same records as ChromaVectorStore.add() writes, but upserted: chunk ids are
-        # deterministic, so a rerun after a killed write overwrites its partial chunks
-        # without a delete-by-metadata scan (which grows with the whole collection).
-        from llama_index.core.schema import MetadataMode
+    def write_articles(
+        self,
+        items: list[tuple[Article, list[Chunk], np.ndarray, np.ndarray]],
+        extra_meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Write many articles with a few large Chroma calls: each call costs a round
+        trip (and an index update) whatever its size, so one upsert per collection per
+        batch, not three per article. The crash-safe order holds for the whole batch:
+        every sentence, then every chunk, then the article records."""
+        from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-        for i in range(0, len(nodes), _BATCH):
-            batch_nodes = nodes[i : i + _BATCH]
-            metas = []
-            for node in batch_nodes:
-                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.vector_store.flat_metadata)
-                metas.append({k: ("" if v is None else v) for k, v in meta.items()})
-            self.chunks.upsert(
-                ids=[n.node_id for n in batch_nodes],
-                embeddings=[n.get_embedding() for n in batch_nodes],
-                metadatas=metas,
-                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch_nodes],
+        bases = []
+        for article, *_ in items:
+            base = {k: v for k, v in article.metadata().items() if k != S.CONTENT_HASH}
+            if extra_meta:
+                base.update(extra_meta)
+            bases.append(base)
+
+        # 1. sentences
+        s_ids: list[str] = []
+        s_vecs: list[np.ndarray] = []
+        s_docs: list[str] = []
+        s_metas: list[dict[str, Any]] = []
+        for (article, chunks, _cv, sent_vecs), base in zip(items, bases):
+            sentences = [s for c in chunks for s in c.sentences]
+            s_ids += [s.id for s in sentences]
+            s_docs += [s.text for s in sentences]
+            s_vecs.append(np.asarray(sent_vecs, dtype=np.float32).reshape(len(sentences), -1))
+            s_metas += [
+                {**base, S.START: s.start, S.END: s.end, S.SENTENCE_INDEX: s.index,
+                 S.CHUNK_ID: f"{article.id}:c{s.chunk_index}"}
+                for s in sentences
+            ]
+        all_s = np.vstack(s_vecs) if s_vecs else np.zeros((0, 0), dtype=np.float32)
+        for i in range(0, len(s_ids), _BATCH):
+            self.sentences.upsert(
+                ids=s_ids[i : i + _BATCH],
+                embeddings=all_s[i : i + _BATCH],
+                documents=s_docs[i : i + _BATCH],
+                metadatas=s_metas[i : i + _BATCH],
             )
-        # 3. the article record last: from now on readers see it
-        mean = chunk_vectors.mean(axis=0) if len(chunk_vectors) else np.zeros(sentence_vectors.shape[1])
-        norm = float(np.linalg.norm(mean)) or 1.0
-        self.articles.upsert(
-            ids=[article.id],
-            embeddings=[(mean / norm).tolist()],
-            documents=[article.text],
-            metadatas=[
-                {
-                    **base,
-                    S.CONTENT_HASH: article.hash,
-                    S.N_CHUNKS: len(chunks),
-                    S.N_SENTENCES: len(sentences),
-                    "ingested_at": time.time(),
-                }
-            ],
-        )
+
+        # 2. chunks, in llama-index's node format (so a VectorStoreIndex can read the
+        # same store). The same records ChromaVectorStore.add() writes, but upserted:
+        # chunk ids are deterministic, so a rerun after a killed write overwrites its
+        # partial chunks without a delete-by-metadata scan.
+        c_ids: list[str] = []
+        c_vecs: list[np.ndarray] = []
+        c_docs: list[str] = []
+        c_metas: list[dict[str, Any]] = []
+        for (article, chunks, chunk_vecs, _sv), base in zip(items, bases):
+            skip = list(base) + [S.START, S.END, S.CHUNK_INDEX]
+            for chunk in chunks:
+                node = TextNode(
+                    id_=chunk.id,
+                    text=chunk.text,
+                    start_char_idx=chunk.start,
+                    end_char_idx=chunk.end,
+                    metadata={**base, S.START: chunk.start, S.END: chunk.end, S.CHUNK_INDEX: chunk.index},
+                    excluded_embed_metadata_keys=skip,
+                    excluded_llm_metadata_keys=skip,
+                )
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
+                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=self.vector_store.flat_metadata)
+                c_ids.append(node.node_id)
+                c_docs.append(node.get_content(metadata_mode=MetadataMode.NONE))
+                c_metas.append({k: ("" if v is None else v) for k, v in meta.items()})
+            c_vecs.append(np.asarray(chunk_vecs, dtype=np.float32).reshape(len(chunks), -1))
+        all_c = np.vstack(c_vecs) if c_vecs else np.zeros((0, 0), dtype=np.float32)
+        for i in range(0, len(c_ids), _BATCH):
+            self.chunks.upsert(
+                ids=c_ids[i : i + _BATCH],
+                embeddings=all_c[i : i + _BATCH],
+                documents=c_docs[i : i + _BATCH],
+                metadatas=c_metas[i : i + _BATCH],
+            )
+
+        # 3. the article records last: from now on readers can see them
+        a_ids, a_vecs, a_docs, a_metas = [], [], [], []
+        now = time.time()
+        for n, ((article, chunks, chunk_vecs, sent_vecs), base) in enumerate(zip(items, bases)):
+            chunk_vecs = np.asarray(chunk_vecs, dtype=np.float32)
+            dim = chunk_vecs.shape[1] if chunk_vecs.ndim == 2 and len(chunk_vecs) else np.asarray(sent_vecs).shape[-1]
+            mean = chunk_vecs.mean(axis=0) if len(chunk_vecs) else np.zeros(dim, dtype=np.float32)
+            norm = float(np.linalg.norm(mean)) or 1.0
+            a_ids.append(article.id)
+            a_vecs.append(mean / norm)
+            a_docs.append(article.text)
+            a_metas.append({
+                **base,
+                S.CONTENT_HASH: article.hash,
+                S.RAW_HASH: article.raw_hash,
+                S.N_CHUNKS: len(chunks),
+                S.N_SENTENCES: sum(len(c.sentences) for c in chunks),
+                # distinct and in batch order: "earliest" breaks ties on ingestion order
+                "ingested_at": now + n * 1e-6,
+            })
+        for i in range(0, len(a_ids), _BATCH):
+            self.articles.upsert(
+                ids=a_ids[i : i + _BATCH],
+                embeddings=np.asarray(a_vecs[i : i + _BATCH], dtype=np.float32),
+                documents=a_docs[i : i + _BATCH],
+                metadatas=a_metas[i : i + _BATCH],
+            )
 
     def delete_article(self, article_id: str) -> None:
         # The record first, so readers stop seeing the article before its parts go.
@@ -349,45 +383,46 @@ class Store:
         if ids:
             self.articles.update(ids=ids, metadatas=metas)
 
-    def update_meta_everywhere(
-        self, article_id: str, updates: dict[str, Any], parts: dict[str, Any] | None = None,
-        record: bool = True,
-    ) -> None:
-        """Set ``updates`` on an article record and ``parts`` (default: the same keys)
-        on all its chunks and sentences; ``parts={}`` touches the record only."""
-        import json
-
-        if record:
-            self.update_article_meta(article_id, updates)
-        updates = updates if parts is None else parts
-        if not updates:
-            return
-        for coll in (self.chunks, self.sentences):
-            got = coll.get(where={S.ARTICLE_ID: article_id}, include=["metadatas"])
-            metas = []
-            for m in got["metadatas"] or []:
-                m = dict(m, **updates)
-                # llama-index rebuilds node.metadata from this JSON blob: keep it in step
-                if "_node_content" in m:
-                    try:
-                        node = json.loads(m["_node_content"])
-                        node.setdefault("metadata", {}).update(updates)
-                        m["_node_content"] = json.dumps(node)
-                    except (TypeError, ValueError):
-                        pass
-                metas.append(m)
-            for i in range(0, len(metas), _BATCH):
-                coll.update(ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
-
     # ----- read path -----------------------------------------------------------------
+    def directory(self) -> dict[str, str]:
+        """article id -> syndicated group id, for every visible article.
+
+        Readers only see chunks and sentences whose article record exists (a half-written
+        article stays invisible), and take ``dup_group`` from the record, so regrouping
+        never rewrites chunk or sentence metadata. Listing every record costs O(articles):
+        it is done once per store generation (every ingestion run bumps it at its end),
+        checked at most once a second, not per question.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if self._dir is not None and now - self._dir_checked < 1.0:
+                return self._dir
+        gen = self.generation()
+        with self._lock:
+            if self._dir is not None and gen == self._dir_gen:
+                self._dir_checked = time.monotonic()
+                return self._dir
+        got = self.articles.get(include=["metadatas"])
+        directory = {i: str((m or {}).get(S.DUP_GROUP) or i) for i, m in zip(got["ids"], got["metadatas"] or [])}
+        with self._lock:
+            self._dir, self._dir_gen, self._dir_checked = directory, gen, time.monotonic()
+        return directory
+
     def visible_articles(self) -> set[str]:
-        with self._lock:
-            if self._visible is not None and time.monotonic() - self._visible_at < 1.0:
-                return self._visible
-        ids = set(self.articles.get(include=[])["ids"])
-        with self._lock:
-            self._visible, self._visible_at = ids, time.monotonic()
-        return ids
+        return self.directory().keys()  # type: ignore[return-value]
+
+    def visible_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep rows of visible articles; set their ``dup_group`` from the directory."""
+        directory = self.directory()
+        out = []
+        for row in rows:
+            meta = row["meta"]
+            group = directory.get(meta.get(S.ARTICLE_ID))
+            if group is None:
+                continue
+            meta[S.DUP_GROUP] = group
+            out.append(row)
+        return out
 
     def count(self) -> dict[str, int]:
         return {
@@ -425,16 +460,12 @@ class Store:
             raise StoreUnavailable(
                 UNREACHABLE
             ) from None
-        visible = self.visible_articles()
         hits = []
         for node, sim in zip(result.nodes or [], result.similarities or []):
-            meta = node.metadata
-            if meta.get(S.ARTICLE_ID) not in visible:
-                continue
             # ChromaVectorStore reports exp(-distance); with cosine space, cos = 1 - distance.
             cosine = 1.0 + float(np.log(max(sim, 1e-12)))
-            hits.append({"id": node.node_id, "text": node.get_content(), "meta": meta, "cosine": cosine})
-        return hits
+            hits.append({"id": node.node_id, "text": node.get_content(), "meta": dict(node.metadata), "cosine": cosine})
+        return self.visible_rows(hits)
 
     def query_sentences(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[dict[str, Any]]:
         n = self.sentences.count()
@@ -446,40 +477,35 @@ class Store:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
-        visible = self.visible_articles()
-        return [
-            {"id": i, "text": d, "meta": m, "cosine": 1.0 - float(dist)}
+        return self.visible_rows([
+            {"id": i, "text": d, "meta": dict(m), "cosine": 1.0 - float(dist)}
             for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-            if m.get(S.ARTICLE_ID) in visible
-        ]
+        ])
 
     def sentences_of(self, where: dict, with_vectors: bool = True) -> list[dict[str, Any]]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
         got = self.sentences.get(where=where, include=include)
-        visible = self.visible_articles()
         vectors = got.get("embeddings") if with_vectors else None
         rows = []
         for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])):
-            if m.get(S.ARTICLE_ID) not in visible:
-                continue
-            row = {"id": i, "text": d, "meta": m}
+            row = {"id": i, "text": d, "meta": dict(m)}
             if vectors is not None:
                 row["vector"] = np.asarray(vectors[n], dtype=np.float32)
             rows.append(row)
-        return rows
+        return self.visible_rows(rows)
 
     def all_chunks(self) -> list[dict[str, Any]]:
         """Every visible chunk's text and metadata (to build the lexical index)."""
-        visible = self.visible_articles()
         rows, offset = [], 0
         while True:
             got = self.chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
             if not got["ids"]:
                 break
             rows.extend(
-                {"id": i, "text": d, "meta": m}
-                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
-                if m.get(S.ARTICLE_ID) in visible
+                self.visible_rows([
+                    {"id": i, "text": d, "meta": m}
+                    for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+                ])
             )
             offset += len(got["ids"])
         return rows

@@ -23,6 +23,8 @@ ENV = {
     **os.environ,
     "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     "ASSISTANT_EMBEDDER": "hash",  # the write path is what is under test: keep it quick
+    # about two articles per write batch, so a kill lands between (and inside) batches
+    "ASSISTANT_INGEST_BATCH": "50",
 }
 ENV.pop("ASSISTANT_CHROMA_URL", None)
 KIRBY_SOURCE = "002_cd1684a615374415.txt"

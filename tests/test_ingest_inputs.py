@@ -198,3 +198,46 @@ def test_progress_bar_tty_and_long_runs() -> None:
         bar(i, 40, f"f{i}")
     lines = long.getvalue().splitlines()
     assert 5 <= len(lines) <= 11 and all(x.startswith("progress [") for x in lines) and "40/40" in lines[-1]
+
+
+def test_unchanged_files_are_not_cleaned_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A re-run recognises an unchanged file by the hash of what was loaded (before
+    cleaning); an index written before raw hashes existed gets them on its next run;
+    a file whose metadata changed is cleaned again."""
+    import index.ingest as ingest_mod
+    from index import schema as S
+    from index.embed import HashEmbedder
+    from index.store import Store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for src in sorted(CORPUS.iterdir())[:3]:
+        (folder / src.name).write_bytes(src.read_bytes())
+    settings = make_settings(tmp_path / "home", embedder="hash", ingest_batch=40)
+    store, embedder = Store(settings), HashEmbedder()
+    first = ingest_mod.ingest([str(folder)], settings, store, embedder)
+    assert len(first.added) == 3
+    assert all(m[S.RAW_HASH] for m in store.article_hashes().values())
+
+    cleaned: list[str] = []
+    real = ingest_mod.to_article
+    monkeypatch.setattr(ingest_mod, "to_article", lambda doc: (cleaned.append(doc.source), real(doc))[1])
+    again = ingest_mod.ingest([str(folder)], settings, store, embedder)
+    assert len(again.unchanged) == 3 and cleaned == [] and again.chunks_embedded == 0
+
+    # an index from before raw hashes: cleaned once more, then recognised
+    ids = sorted(store.article_hashes())
+    store.update_articles_meta({a: {S.RAW_HASH: ""} for a in ids})
+    third = ingest_mod.ingest([str(folder)], settings, store, embedder)
+    assert len(third.unchanged) == 3 and len(cleaned) == 3 and third.chunks_embedded == 0
+    assert all(m[S.RAW_HASH] for m in store.article_hashes().values())
+    cleaned.clear()
+    ingest_mod.ingest([str(folder)], settings, store, embedder)
+    assert cleaned == []
+
+    # the same text under a new front-matter title: cleaned (the hash covers metadata)
+    name = sorted(p.name for p in folder.iterdir())[0]
+    text = (folder / name).read_text(encoding="utf-8")
+    (folder / (name[:-4] + ".md")).write_text("---\ntitle: Un autre titre\n---\n" + text, encoding="utf-8")
+    ingest_mod.ingest([str(folder)], settings, store, embedder)
+    assert cleaned == [name[:-4] + ".md"]
