@@ -117,12 +117,12 @@ class LexicalIndex:
         if not q or not self.rows:
             return []
         scores = self.model.get_scores(q)
-        order = np.argsort(-scores)
+        # Only chunks sharing a term score above 0: sort those, not the whole archive.
+        nonzero = np.flatnonzero(scores > 0)
+        order = nonzero[np.argsort(-scores[nonzero], kind="stable")]
         hits = []
         for i in order:
             s = float(scores[i])
-            if s <= 0:
-                break
             if allowed is not None and self.rows[i]["meta"].get("article_id") not in allowed:
                 continue
             hits.append((int(i), s))

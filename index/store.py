@@ -26,6 +26,8 @@ _BATCH = 2000  # stay well under Chroma's max batch size
 # Collection calls that only read: safe to retry once (a pooled connection to a Chroma
 # server that was restarted fails on first reuse).
 _READS = {"get", "count", "query", "peek"}
+# llama-index's bookkeeping keys in chunk metadata (besides ``_node_content``/``_node_type``)
+_NODE_KEYS = {"document_id", "doc_id", "ref_doc_id"}
 UNREACHABLE = "the Chroma index is unreachable; answers resume once it is back (retry shortly)"
 
 
@@ -495,7 +497,9 @@ class Store:
         return self.visible_rows(rows)
 
     def all_chunks(self) -> list[dict[str, Any]]:
-        """Every visible chunk's text and metadata (to build the lexical index)."""
+        """Every visible chunk's text and metadata (to build the lexical index), without
+        llama-index's node fields: the ``_node_content`` JSON alone would double the
+        memory the lexical index keeps for a large archive."""
         rows, offset = [], 0
         while True:
             got = self.chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
@@ -503,7 +507,7 @@ class Store:
                 break
             rows.extend(
                 self.visible_rows([
-                    {"id": i, "text": d, "meta": m}
+                    {"id": i, "text": d, "meta": {k: v for k, v in m.items() if k not in _NODE_KEYS and k[0] != "_"}}
                     for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
                 ])
             )
