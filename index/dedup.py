@@ -61,7 +61,7 @@ _CANDIDATES = 40  # neighbours fetched per lead sentence
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def content_words(text: str) -> frozenset[str]:
     """Accent-folded words of 4+ letters, cut to 6 letters (a poor man's stemmer)."""
     folded = unicodedata.normalize("NFKD", text.lower())
@@ -103,31 +103,43 @@ def links_many(store, article_ids: list[str], visible: set[str] | None = None) -
         return out
     if visible is None:
         visible = set(store.articles.get(include=[])["ids"])
-    queue = [(aid, j, doc, vec) for aid, (docs, vecs) in leads.items() for j, (doc, vec) in enumerate(zip(docs, vecs))]
+    queue = [(aid, doc, vec) for aid, (docs, vecs) in leads.items() for doc, vec in zip(docs, vecs)]
+    texts: dict[str, str] = {}
     for i in range(0, len(queue), _IDS_PER_CALL):
         part = queue[i : i + _IDS_PER_CALL]
         # One query for many lead sentences: the article's own lead cannot be excluded
-        # per query, so ask for LEAD more neighbours and drop its own below.
+        # per query, so ask for LEAD more neighbours and drop its own below. Only ids and
+        # distances come back (a sentence id names its article); the texts are read
+        # afterwards for the few neighbours close enough to compare wordings.
         got = store.sentences.query(
-            query_embeddings=np.asarray([q[3] for q in part], dtype=np.float32),
+            query_embeddings=np.asarray([q[2] for q in part], dtype=np.float32),
             n_results=min(_CANDIDATES + LEAD, n),
             where={S.SENTENCE_INDEX: {"$lt": LEAD}},
-            include=["documents", "metadatas", "distances"],
+            include=["distances"],
         )
-        for (aid, _j, doc, _v), metas, texts, dists in zip(part, got["metadatas"], got["documents"], got["distances"]):
-            mine = content_words(doc)
-            pairs = out[aid]
-            kept = 0
-            for meta, text, dist in zip(metas, texts, dists):
-                other = meta.get(S.ARTICLE_ID)
+        close: list[list[tuple[str, str]]] = []
+        for (aid, _doc, _v), ids, dists in zip(part, got["ids"], got["distances"]):
+            kept, mine = 0, []
+            for sid, dist in zip(ids, dists):
+                other = sid.rsplit(":s", 1)[0]
                 if other == aid:
                     continue
                 kept += 1
                 if kept > _CANDIDATES:
                     break
-                if other not in visible or 1.0 - float(dist) < MIN_COSINE:
-                    continue
-                if overlap(mine, content_words(text)) >= MIN_OVERLAP:
+                if other in visible and 1.0 - float(dist) >= MIN_COSINE:
+                    mine.append((sid, other))
+            close.append(mine)
+        wanted = sorted({sid for mine in close for sid, _ in mine} - texts.keys())
+        for j in range(0, len(wanted), 2000):
+            fetched = store.sentences.get(ids=wanted[j : j + 2000], include=["documents"])
+            texts.update(zip(fetched["ids"], fetched["documents"]))
+        for (aid, doc, _v), mine in zip(part, close):
+            words = content_words(doc)
+            pairs = out[aid]
+            for sid, other in mine:
+                text = texts.get(sid)
+                if text is not None and overlap(words, content_words(text)) >= MIN_OVERLAP:
                     pairs[other] = pairs.get(other, 0) + 1
     return {a: {o: p for o, p in pairs.items() if p >= MIN_LEAD_PAIRS} for a, pairs in out.items()}
 

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.errors import EmbedderMismatch, StoreUnavailable
+from index import heap
 from index import schema as S
 from index.schema import Article, Chunk
 
@@ -83,6 +84,7 @@ class _Guarded:
 
 
 def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
+    heap.limit_arenas()  # before Chroma's threads allocate their own arenas
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -348,6 +350,7 @@ class Store:
                 documents=a_docs[i : i + _BATCH],
                 metadatas=a_metas[i : i + _BATCH],
             )
+        heap.trim()
 
     def delete_article(self, article_id: str) -> None:
         # The record first, so readers stop seeing the article before its parts go.
@@ -406,6 +409,8 @@ class Store:
                 return self._dir
         got = self.articles.get(include=["metadatas"])
         directory = {i: str((m or {}).get(S.DUP_GROUP) or i) for i, m in zip(got["ids"], got["metadatas"] or [])}
+        del got
+        heap.trim()
         with self._lock:
             self._dir, self._dir_gen, self._dir_checked = directory, gen, time.monotonic()
         return directory
@@ -502,7 +507,7 @@ class Store:
         memory the lexical index keeps for a large archive."""
         rows, offset = [], 0
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+            got = self.chunks.get(include=["documents", "metadatas"], limit=2000, offset=offset)
             if not got["ids"]:
                 break
             rows.extend(
@@ -512,6 +517,8 @@ class Store:
                 ])
             )
             offset += len(got["ids"])
+            del got
+            heap.trim()  # each page's transient buffers, before the next page allocates its own
         return rows
 
     def reset(self) -> None:
