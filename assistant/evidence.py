@@ -1,6 +1,7 @@
 """Evidence at the sentence level: rank the sentences of the retrieved passages against
 the question, using sentence embeddings computed at ingestion (no embedding of article
-text at question time), plus a lexical bonus for the question's rarer words."""
+text at question time), plus a lexical bonus for the question's rarer words and one for
+its content words found in the sentence in either language (focus.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant import speech
+from assistant.focus import content_terms, coverage
 from assistant.lexical import LexicalIndex, fold, tokens
 from assistant.types import Evidence, Passage
 from index import schema as S
@@ -60,12 +62,14 @@ def rank_sentences(
     store,  # type: ignore[no-untyped-def]
     lexical: LexicalIndex,
     lexical_weight: float = 0.25,
+    focus_weight: float = 0.15,
 ) -> list[Evidence]:
     if not passages:
         return []
     chunk_ids = [p.chunk_id for p in passages]
     rows = store.sentences_of({S.CHUNK_ID: {"$in": chunk_ids}}, with_vectors=True)
     rank_of = {p.chunk_id: p.rank for p in passages}
+    terms = content_terms(question)
     scored: list[Evidence] = []
     for row in rows:
         cos = float(np.dot(row["vector"], vector))
@@ -75,7 +79,11 @@ def rank_sentences(
         # A headline is short and on-topic, so it scores high, but the body sentence that
         # carries the facts answers better: headlines yield to it.
         headline = 0.1 if row["text"].strip() == (row["meta"].get(S.TITLE) or "").strip() else 0.0
-        ev = evidence_from(row, cos + lexical_weight * lex + prior - headline, "dense+lexical")
+        # BM25-style overlap scores only the question's own words, so an English
+        # question gets nothing from a French sentence beyond names: the share of its
+        # content words found through the vocabulary table counts too.
+        focus = focus_weight * coverage(terms, row["text"])
+        ev = evidence_from(row, cos + lexical_weight * lex + focus + prior - headline, "dense+lexical")
         ev.vector = row["vector"]
         scored.append(ev)
     scored.sort(key=lambda e: -e.score)

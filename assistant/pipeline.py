@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from assistant import speech
+from assistant import focus, speech
 from assistant.coverage import answer_kind, has_kind, uncovered
 from assistant.answer import abstain, compose_extractive, compose_statements, templates
 from assistant.errors import IndexEmpty, UsageError
@@ -21,6 +21,8 @@ from assistant.settings import Settings
 from assistant.types import Answer, Evidence
 
 MAX_QUESTION_CHARS = 2000
+# A typed answer ("when", "how many") must be citable: within this of the best evidence.
+TYPED_MARGIN = 0.2
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|et|et pour|et qu['’]en est-il de|quid de)\b", re.I)
 _PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its|this|that|these|those|il|elle|lui|ils|elles|leur|leurs|son|sa|ses|ce|cet|cette|ces|a-t-il|a-t-elle)\b", re.I)
@@ -172,18 +174,30 @@ class Assistant:
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             kind = answer_kind(question)
+            terms = focus.checkable(focus.content_terms(resolved), self.retriever.lexical)
             if kind:
-                # Prefer evidence of the asked type (a date for "when", a number for
-                # "how many"); without any, the articles do not answer.
+                # Prefer evidence of the asked type (a date for "when", a quantity of the
+                # counted thing for "how many") that mentions the asked event; without
+                # any among the citable sentences, the articles do not answer.
+                noun = focus.counted(resolved, terms) if kind == "quantity" else None
+                event = focus.event_terms(terms, kind)
+
+                def answers(ev: Evidence) -> bool:
+                    return (has_kind(kind, ev.text, resolved) and (noun is None or focus.quantity_of(noun, ev.text))
+                            and focus.coverage(event, ev.text) >= 0.5)
+
                 for ev in ranked:
-                    if has_kind(kind, ev.text):
+                    if answers(ev):
                         ev.score += 0.05
                 ranked.sort(key=lambda e: -e.score)
-            typed = not kind or any(
-                has_kind(kind, ev.text) for ev in ranked[: self.settings.max_citations]
-                if ev.score >= self.settings.abstain_below
-            )
+            top = ranked[: self.settings.max_citations]
+            floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
+            typed = not kind or any(answers(ev) for ev in top if ev.score >= floor)
             missing = [] if typed else [kind]
+            if terms and not any(focus.coverage(terms, ev.text) > 0 for ev in top):
+                # None of the question's content words ("health", "soldiers") in any
+                # sentence it would cite: the articles are about something else.
+                missing.append("content")
             missing += uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
             if missing:
                 answer = abstain(question, ranked, templates(self.settings.prompts_dir, lang))
