@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant import speech
-from assistant.focus import content_terms, coverage
+from assistant.focus import Term, content_terms, coverage
 from assistant.lexical import LexicalIndex, fold, tokens
 from assistant.types import Evidence, Passage
 from index import schema as S
@@ -63,13 +63,14 @@ def rank_sentences(
     lexical: LexicalIndex,
     lexical_weight: float = 0.25,
     focus_weight: float = 0.15,
+    terms: list[Term] | None = None,
 ) -> list[Evidence]:
     if not passages:
         return []
     chunk_ids = [p.chunk_id for p in passages]
     rows = store.sentences_of({S.CHUNK_ID: {"$in": chunk_ids}}, with_vectors=True)
     rank_of = {p.chunk_id: p.rank for p in passages}
-    terms = content_terms(question)
+    terms = content_terms(question) if terms is None else terms
     scored: list[Evidence] = []
     for row in rows:
         cos = float(np.dot(row["vector"], vector))

@@ -10,7 +10,7 @@ also matches itself by its stem, so French questions and cognates ("sanctions",
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +43,7 @@ _FRAME = set(
 class Term:
     word: str  # the folded question word
     forms: tuple[str, ...]  # prefixes looked for at word starts ("$" = whole word)
+    weight: float = 1.0
 
 
 @lru_cache(maxsize=4)
@@ -125,11 +126,22 @@ def found(term: Term, folded_text: str) -> bool:
 
 
 def coverage(terms: list[Term], text: str) -> float:
-    """Share of the terms found in ``text`` (1.0 when there are none)."""
+    """Weighted share of the terms found in ``text`` (1.0 when there are none)."""
     if not terms:
         return 1.0
     f = fold(text)
-    return sum(found(t, f) for t in terms) / len(terms)
+    return sum(t.weight for t in terms if found(t, f)) / sum(t.weight for t in terms)
+
+
+def followup_terms(question: str, resolved: str) -> list[Term]:
+    """A follow-up's own words say what is asked now ("Who did it blame?"); the words of
+    the earlier question it carries ("...the defence ministry") only say about what, and
+    count half."""
+    own = content_terms(question)
+    if resolved == question:
+        return own
+    mine = {t.word for t in own}
+    return own + [replace(t, weight=0.5) for t in content_terms(resolved) if t.word not in mine]
 
 
 def checkable(terms: list[Term], lexical) -> list[Term]:  # type: ignore[no-untyped-def]

@@ -14,15 +14,18 @@ from assistant import focus, speech
 from assistant.coverage import answer_kind, has_kind, uncovered
 from assistant.answer import abstain, compose_extractive, compose_statements, templates
 from assistant.errors import IndexEmpty, UsageError
-from assistant.evidence import lexical_overlap, rank_sentences, statements_by
+from assistant.evidence import evidence_from, lexical_overlap, rank_sentences, statements_by
 from assistant.lexical import question_language
 from assistant.retrieve import Filters, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Evidence
+from index import schema as S
 
 MAX_QUESTION_CHARS = 2000
 # A typed answer ("when", "how many") must be citable: within this of the best evidence.
-TYPED_MARGIN = 0.2
+TYPED_MARGIN = 0.3
+# "Quel est le titre de l'article qui...?" asks for a headline (article metadata).
+_ASKS_TITLE = re.compile(r"\b(?:title|titles|headline|headlines|titre|titres|intitul\w*)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|et|et pour|et qu['’]en est-il de|quid de)\b", re.I)
 _PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its|this|that|these|those|il|elle|lui|ils|elles|leur|leurs|son|sa|ses|ce|cet|cette|ces|a-t-il|a-t-elle)\b", re.I)
@@ -170,11 +173,12 @@ class Assistant:
             answer = self._speech_answer(question, resolved, parsed, lang, filters)
         ranked: list[Evidence] = []
         if answer is None:
-            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical)
+            asked = focus.followup_terms(question, resolved)
+            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical, terms=asked)
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             kind = answer_kind(question)
-            terms = focus.checkable(focus.content_terms(resolved), self.retriever.lexical)
+            terms = focus.checkable(asked, self.retriever.lexical)
             if kind:
                 # Prefer evidence of the asked type (a date for "when", a quantity of the
                 # counted thing for "how many") that mentions the asked event; without
@@ -192,12 +196,18 @@ class Assistant:
                 ranked.sort(key=lambda e: -e.score)
             top = ranked[: self.settings.max_citations]
             floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
-            typed = not kind or any(answers(ev) for ev in top if ev.score >= floor)
+            lead = [ev for ev in top if kind and ev.score >= floor and answers(ev)]
+            typed = not kind or bool(lead)
             missing = [] if typed else [kind]
+            if lead:
+                # The sentences that answer the asked type are cited first.
+                ranked = lead + [ev for ev in ranked if all(ev is not x for x in lead)]
             if terms and not any(focus.coverage(terms, ev.text) > 0 for ev in top):
                 # None of the question's content words ("health", "soldiers") in any
                 # sentence it would cite: the articles are about something else.
                 missing.append("content")
+            if _ASKS_TITLE.search(question) and not missing:
+                ranked = self._headlines_first(ranked)
             missing += uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
             if missing:
                 answer = abstain(question, ranked, templates(self.settings.prompts_dir, lang))
@@ -216,6 +226,30 @@ class Assistant:
         answer.settings_hash = self._hash
         answer.resolved_question = resolved if resolved != question else ""
         return answer
+
+    def _headlines_first(self, ranked: list[Evidence], n: int = 3) -> list[Evidence]:
+        """"What is the title of the article that...?": the headlines of the articles
+        holding the best evidence, each scored as its article's best sentence."""
+        best: dict[str, float] = {}
+        for ev in ranked:
+            if ev.article_id not in best:
+                best[ev.article_id] = ev.score
+                if len(best) == n:
+                    break
+        if not best:
+            return ranked
+        got = self.store.sentences.get(
+            where={"$and": [{S.ARTICLE_ID: {"$in": list(best)}}, {S.SENTENCE_INDEX: 0}]},
+            include=["documents", "metadatas"],
+        )
+        heads = []
+        for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            title = (meta.get(S.TITLE) or "").strip()
+            if title and text.strip() == title:
+                heads.append(evidence_from({"id": sid, "text": text, "meta": meta}, best[meta[S.ARTICLE_ID]], "headline"))
+        heads.sort(key=lambda e: -e.score)
+        keys = {(h.article_id, h.start) for h in heads}
+        return heads + [ev for ev in ranked if (ev.article_id, ev.start) not in keys]
 
     def _speech_answer(self, question, resolved, parsed, lang, filters) -> Answer | None:  # type: ignore[no-untyped-def]
         phrase, topic = parsed

@@ -119,3 +119,25 @@ def test_typed_questions_still_answer(assistant) -> None:  # type: ignore[no-unt
         ans = assistant.ask(q)
         assert not ans.abstained, q
         assert any(needle in c.quote for c in ans.citations), (q, [c.quote for c in ans.citations])
+
+
+def test_title_questions_cite_the_headline(assistant) -> None:  # type: ignore[no-untyped-def]
+    ans = assistant.ask("Quel est le titre de l’article qui présente le démenti nord-coréen ?")
+    assert not ans.abstained
+    assert ans.citations[0].quote == ans.citations[0].title  # a headline, verbatim
+
+
+def test_when_questions_cite_the_dated_sentence_first(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.coverage import has_kind
+
+    ans = assistant.ask("Quel jour le New York Times a-t-il publié son rapport ?")
+    assert not ans.abstained
+    assert has_kind("time", ans.citations[0].quote)
+
+
+def test_followup_words_count_more_than_the_earlier_question() -> None:
+    from assistant.focus import followup_terms
+
+    terms = followup_terms("Who did it blame?", "Who did it blame? — What did the defence ministry say?")
+    weights = {t.word: t.weight for t in terms}
+    assert weights["blame"] == 1.0 and weights["ministry"] == 0.5
