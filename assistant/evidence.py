@@ -5,6 +5,7 @@ its content words found in the sentence in either language (focus.py)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -87,8 +88,24 @@ def rank_sentences(
         ev = evidence_from(row, cos + lexical_weight * lex + focus + prior - headline, "dense+lexical")
         ev.vector = row["vector"]
         scored.append(ev)
+    _inherit_context(scored, rows)
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+_PRONOUN_START = re.compile(r"^[\s“«\"]*(?:il|elle|ils|elles|he|she|they)\s", re.I)
+
+
+def _inherit_context(scored: list[Evidence], rows: list[dict], share: float = 0.5) -> None:
+    """"Il a accusé les États-Unis..." says who only through the sentence before it: a
+    sentence opening on a subject pronoun gets part of its predecessor's lead."""
+    index = {(r["meta"].get(S.ARTICLE_ID), int(r["meta"].get(S.SENTENCE_INDEX, -1))): ev
+             for r, ev in zip(rows, scored)}
+    before = {key: ev.score for key, ev in index.items()}
+    for (aid, i), ev in index.items():
+        prev = before.get((aid, i - 1))
+        if prev is not None and prev > before[(aid, i)] and _PRONOUN_START.match(ev.text):
+            ev.score += share * (prev - before[(aid, i)])
 
 
 MAX_SPEECH_CANDIDATES = 400  # sentences read per needle

@@ -24,6 +24,9 @@ from index import schema as S
 MAX_QUESTION_CHARS = 2000
 # A typed answer ("when", "how many") must be citable: within this of the best evidence.
 TYPED_MARGIN = 0.3
+# "How did Ukraine respond to ...?" asks what was done as much as what was said: a
+# reaction to a named event is looked for among all sentences, not only statements.
+_REACTION = re.compile(r"^\s*(?:how|what)\s+did\s+.+?\s+(?:react|respond)\s+(?:to|against)\b", re.I)
 # "Quel est le titre de l'article qui...?" asks for a headline (article metadata).
 _ASKS_TITLE = re.compile(r"\b(?:title|titles|headline|headlines|titre|titres|intitul\w*)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -163,6 +166,8 @@ class Assistant:
         timings["embed"] = (time.perf_counter() - t) * 1000
 
         parsed = speech.parse_speech_question(resolved)
+        if parsed and _REACTION.match(resolved):
+            parsed = None
         t = time.perf_counter()
         passages = self.retriever.retrieve(resolved, vector, filters)
         timings["retrieve"] = (time.perf_counter() - t) * 1000

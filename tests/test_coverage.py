@@ -141,3 +141,15 @@ def test_followup_words_count_more_than_the_earlier_question() -> None:
     terms = followup_terms("Who did it blame?", "Who did it blame? — What did the defence ministry say?")
     weights = {t.word: t.weight for t in terms}
     assert weights["blame"] == 1.0 and weights["ministry"] == 0.5
+
+
+def test_reactions_are_looked_for_among_all_sentences(assistant) -> None:  # type: ignore[no-untyped-def]
+    ans = assistant.ask("How did Ukraine respond to Pyongyang recognising the separatist “L/DPR”?")
+    assert not ans.abstained
+    assert any("rompu toutes les relations diplomatiques" in c.quote for c in ans.citations)
+
+
+def test_pronoun_sentence_inherits_its_predecessor(assistant) -> None:  # type: ignore[no-untyped-def]
+    ans = assistant.ask("Who did it blame for the rumours?", ["What did the North Korean defence ministry say?"])
+    assert not ans.abstained
+    assert any(c.quote.startswith("Il a accusé") for c in ans.citations)
