@@ -83,8 +83,9 @@ def rank_sentences(
         headline = 0.1 if row["text"].strip() == (row["meta"].get(S.TITLE) or "").strip() else 0.0
         # BM25-style overlap scores only the question's own words, so an English
         # question gets nothing from a French sentence beyond names: the share of its
-        # content words found through the vocabulary table counts too.
-        focus = focus_weight * coverage(terms, row["text"])
+        # content words found through the vocabulary table counts too (no bonus for
+        # anyone when there are none: a uniform bonus would only inflate the score).
+        focus = focus_weight * coverage(terms, row["text"]) if terms else 0.0
         ev = evidence_from(row, cos + lexical_weight * lex + focus + prior - headline, "dense+lexical")
         ev.vector = row["vector"]
         scored.append(ev)

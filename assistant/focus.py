@@ -133,6 +133,15 @@ def coverage(terms: list[Term], text: str) -> float:
     return sum(t.weight for t in terms if found(t, f)) / sum(t.weight for t in terms)
 
 
+def name_terms(question: str) -> list[Term]:
+    """The question's names as terms (forms from the entities table), for scoring: a
+    sentence naming what the question names is closer to it ("Who is John Kirby?")."""
+    from assistant.coverage import _DEFAULT_TABLE as ENTITIES, _entities_table, _forms
+
+    table = _entities_table(str(ENTITIES))
+    return [Term(e, tuple(_forms(e, table))) for e in question_entities(question.replace("–", " "))]
+
+
 def followup_terms(question: str, resolved: str) -> list[Term]:
     """A follow-up's own words say what is asked now ("Who did it blame?"); the words of
     the earlier question it carries ("...the defence ministry") only say about what, and

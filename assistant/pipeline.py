@@ -179,7 +179,9 @@ class Assistant:
         ranked: list[Evidence] = []
         if answer is None:
             asked = focus.followup_terms(question, resolved)
-            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical, terms=asked)
+            # A question of names only ("Who is John Kirby?") is about its names.
+            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical,
+                                    terms=asked or focus.name_terms(resolved))
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             kind = answer_kind(question)
