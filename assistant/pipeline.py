@@ -204,6 +204,13 @@ class Assistant:
             top = ranked[: self.settings.max_citations]
             floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
             lead = [ev for ev in top if kind and ev.score >= floor and answers(ev)]
+            if lead:
+                # The date or the number must be about the asked names: "When did Janet
+                # Yellen visit Pyongyang?" is not answered by the date of another visit.
+                # Names may sit in the two sentences before ("Mais en mai, ils...").
+                context = self._preceding(lead, 2)
+                table = self.settings.prompts_dir / "entities_en_fr.tsv"
+                lead = [ev for ev in lead if not uncovered(resolved, [ev.title, *context.get(ev.sentence_id, []), ev.text], table)]
             typed = not kind or bool(lead)
             missing = [] if typed else [kind]
             if lead:
@@ -233,6 +240,18 @@ class Assistant:
         answer.settings_hash = self._hash
         answer.resolved_question = resolved if resolved != question else ""
         return answer
+
+    def _preceding(self, evidence: list[Evidence], n: int) -> dict[str, list[str]]:
+        """The ``n`` sentences before each evidence sentence, read by id."""
+        wanted: dict[str, list[str]] = {}
+        for ev in evidence:
+            aid, _, idx = ev.sentence_id.rpartition(":s")
+            if aid and idx.isdigit():
+                wanted[ev.sentence_id] = [f"{aid}:s{int(idx) - k}" for k in range(n, 0, -1) if int(idx) - k >= 0]
+        ids = sorted({i for v in wanted.values() for i in v})
+        got = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": [], "documents": []}
+        text = dict(zip(got["ids"], got["documents"]))
+        return {sid: [text[i] for i in before if i in text] for sid, before in wanted.items()}
 
     def _headlines_first(self, ranked: list[Evidence], n: int = 3) -> list[Evidence]:
         """"What is the title of the article that...?": the headlines of the articles

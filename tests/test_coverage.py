@@ -153,3 +153,12 @@ def test_pronoun_sentence_inherits_its_predecessor(assistant) -> None:  # type: 
     ans = assistant.ask("Who did it blame for the rumours?", ["What did the North Korean defence ministry say?"])
     assert not ans.abstained
     assert any(c.quote.startswith("Il a accusé") for c in ans.citations)
+
+
+def test_dated_sentence_must_be_about_the_asked_names(assistant) -> None:  # type: ignore[no-untyped-def]
+    # Shoigu's July visit to Pyongyang is dated; Janet Yellen never visits it.
+    assert assistant.ask("When did Janet Yellen visit Pyongyang?").abstained
+    # The names may sit in the sentences before ("Mais en mai, ils ont opposé leur veto").
+    ans = assistant.ask("Quand la Russie et la Chine ont-elles opposé leur veto à de nouvelles sanctions contre la Corée du Nord ?")
+    assert not ans.abstained
+    assert any("en mai" in c.quote for c in ans.citations)
