@@ -29,7 +29,8 @@ _FRAME = set(
     one ones thing things way kind kinds type types sort happen happened happens
     selon article articles dire dit disent fait faire font sait savoir chose choses facon
     type types sorte genre exactement vraiment encore deja aussi ensuite alors ici
-    arrive arrivee ete etait etaient sera seront serait avoir avait avaient quel quelle quels quelles comment pourquoi combien quand qui que quoi
+    arrive arrivee ete etait etaient sera seront serait avoir avait avaient
+    quel quelle quels quelles comment pourquoi combien quand qui que quoi
     dont lequel laquelle lesquels lesquelles ceux celles celui celle cela ceci ca
     when where why how many much what which who whom whose
     est-il est-elle sont-ils sont-elles a-t-il a-t-elle ont-ils ont-elles
@@ -88,7 +89,8 @@ def content_terms(question: str, table_path: Path | None = None) -> list[Term]:
     """The question's content words (not names, not question or framing words)."""
     table = _vocabulary(str(table_path or _DEFAULT_TABLE))
     names = set(question_entities(question.replace("–", " ")))
-    words = [_INVERSION.sub("", _ELISION.sub("", w)) for w in _WORD.findall(fold(question).replace("–", " "))]
+    folded = fold(question).replace("–", " ")
+    words = [_INVERSION.sub("", _ELISION.sub("", w)) for w in _WORD.findall(folded)]
     terms: list[Term] = []
     seen: set[str] = set()
     i = 0

@@ -186,36 +186,13 @@ class Assistant:
             t = time.perf_counter()
             kind = answer_kind(question)
             terms = focus.checkable(asked, self.retriever.lexical)
-            if kind:
-                # Prefer evidence of the asked type (a date for "when", a quantity of the
-                # counted thing for "how many") that mentions the asked event; without
-                # any among the citable sentences, the articles do not answer.
-                noun = focus.counted(resolved, terms) if kind == "quantity" else None
-                event = focus.event_terms(terms, kind)
-
-                def answers(ev: Evidence) -> bool:
-                    return (has_kind(kind, ev.text, resolved) and (noun is None or focus.quantity_of(noun, ev.text))
-                            and focus.coverage(event, ev.text) >= 0.5)
-
-                for ev in ranked:
-                    if answers(ev):
-                        ev.score += 0.05
-                ranked.sort(key=lambda e: -e.score)
-            top = ranked[: self.settings.max_citations]
-            floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
-            lead = [ev for ev in top if kind and ev.score >= floor and answers(ev)]
-            if lead:
-                # The date or the number must be about the asked names: "When did Janet
-                # Yellen visit Pyongyang?" is not answered by the date of another visit.
-                # Names may sit in the two sentences before ("Mais en mai, ils...").
-                context = self._preceding(lead, 2)
-                table = self.settings.prompts_dir / "entities_en_fr.tsv"
-                lead = [ev for ev in lead if not uncovered(resolved, [ev.title, *context.get(ev.sentence_id, []), ev.text], table)]
+            lead = self._typed_lead(kind, resolved, terms, ranked) if kind else []
             typed = not kind or bool(lead)
             missing = [] if typed else [kind]
             if lead:
                 # The sentences that answer the asked type are cited first.
                 ranked = lead + [ev for ev in ranked if all(ev is not x for x in lead)]
+            top = ranked[: self.settings.max_citations]
             if terms and not any(focus.coverage(terms, ev.text) > 0 for ev in top):
                 # None of the question's content words ("health", "soldiers") in any
                 # sentence it would cite: the articles are about something else.
@@ -241,15 +218,50 @@ class Assistant:
         answer.resolved_question = resolved if resolved != question else ""
         return answer
 
+    def _typed_lead(
+        self, kind: str, resolved: str, terms: list[focus.Term], ranked: list[Evidence]
+    ) -> list[Evidence]:
+        """The citable sentences that answer a typed question ("when", "how many", a
+        name): of the asked type, about the asked event and the asked names. Without
+        any, the articles do not answer. ``ranked`` is re-sorted in place: evidence of
+        the type is preferred."""
+        noun = focus.counted(resolved, terms) if kind == "quantity" else None
+        event = focus.event_terms(terms, kind)
+
+        def answers(ev: Evidence) -> bool:
+            return (has_kind(kind, ev.text, resolved)
+                    and (noun is None or focus.quantity_of(noun, ev.text))
+                    and focus.coverage(event, ev.text) >= 0.5)
+
+        for ev in ranked:
+            if answers(ev):
+                ev.score += 0.05
+        ranked.sort(key=lambda e: -e.score)
+        top = ranked[: self.settings.max_citations]
+        floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
+        lead = [ev for ev in top if ev.score >= floor and answers(ev)]
+        if not lead:
+            return []
+        # The date or the number must be about the asked names: "When did Janet Yellen
+        # visit Pyongyang?" is not answered by the date of another visit. The names may
+        # sit in the two sentences before ("Mais en mai, ils ont opposé leur veto").
+        context = self._preceding(lead, 2)
+        table = self.settings.prompts_dir / "entities_en_fr.tsv"
+        return [ev for ev in lead
+                if not uncovered(resolved, [ev.title, *context.get(ev.sentence_id, []), ev.text], table)]
+
     def _preceding(self, evidence: list[Evidence], n: int) -> dict[str, list[str]]:
         """The ``n`` sentences before each evidence sentence, read by id."""
         wanted: dict[str, list[str]] = {}
         for ev in evidence:
             aid, _, idx = ev.sentence_id.rpartition(":s")
             if aid and idx.isdigit():
-                wanted[ev.sentence_id] = [f"{aid}:s{int(idx) - k}" for k in range(n, 0, -1) if int(idx) - k >= 0]
+                wanted[ev.sentence_id] = [f"{aid}:s{int(idx) - k}" for k in range(n, 0, -1)
+                                          if int(idx) - k >= 0]
         ids = sorted({i for v in wanted.values() for i in v})
-        got = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": [], "documents": []}
+        if not ids:
+            return {}
+        got = self.store.sentences.get(ids=ids, include=["documents"])
         text = dict(zip(got["ids"], got["documents"]))
         return {sid: [text[i] for i in before if i in text] for sid, before in wanted.items()}
 
@@ -272,7 +284,8 @@ class Assistant:
         for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
             title = (meta.get(S.TITLE) or "").strip()
             if title and text.strip() == title:
-                heads.append(evidence_from({"id": sid, "text": text, "meta": meta}, best[meta[S.ARTICLE_ID]], "headline"))
+                row = {"id": sid, "text": text, "meta": meta}
+                heads.append(evidence_from(row, best[meta[S.ARTICLE_ID]], "headline"))
         heads.sort(key=lambda e: -e.score)
         keys = {(h.article_id, h.start) for h in heads}
         return heads + [ev for ev in ranked if (ev.article_id, ev.start) not in keys]
