@@ -51,10 +51,12 @@ class CitationBook:
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
-# Denial cues (accent-folded): "nie", "dément", "n'a jamais", "rumeurs", "denied", "never"...
+# Denial cues (accent-folded): "nie", "dément", "n'a jamais", "rumeurs", "denied", "never",
+# "aucune preuve" / "no evidence" (a claim disputed as unproven)...
 _DENIAL = re.compile(
     r"(?<![\w'])(?:nie|nient|niait|nier|dement|dementent|dementi|dementi|jamais|rumeurs?|"
-    r"deny|denies|denied|denial|never|rejects?|rejected|dismissed)(?![\w])"
+    r"deny|denies|denied|denial|never|rejects?|rejected|dismissed|"
+    r"aucune preuve|pas de preuve|sans preuve|no evidence|no proof)(?![\w])"
 )
 
 

@@ -159,10 +159,20 @@ _QUANTITY = re.compile(
 )
 
 
+# "Comment s'appelle...?" asks for a name: a sentence that names nobody new does not answer.
+_NAME_Q = re.compile(
+    r"^\s*(?:comment (?:s'appel\w*|se nomm\w*)|quel (?:est|etait) (?:le|son|leur) nom|"
+    r"what (?:is|was|'s) (?:the|his|her|its|their) name|what (?:is|was) (?:he|she|it|they) called)\b"
+)
+_PROPER_NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w'’-]+)+")
+
+
 def answer_kind(question: str) -> str:
     q = fold(question)
     if _PRICE_Q.match(q):
         return "price"
+    if _NAME_Q.match(q.replace("’", "'")):
+        return "name"
     if _WHEN_Q.match(q):
         return "time"
     if _HOW_MANY_Q.match(q):
@@ -170,8 +180,14 @@ def answer_kind(question: str) -> str:
     return ""
 
 
-def has_kind(kind: str, text: str) -> bool:
+def has_kind(kind: str, text: str, question: str = "") -> bool:
     if not kind:
         return True
+    if kind == "name":
+        # A full name ("Janet Yellen", two capitalised words) the question does not give.
+        asked = set(question_entities(question)) if question else set()
+        return any(
+            not {fold(w) for w in m.group(0).split()} <= asked for m in _PROPER_NAME.finditer(text)
+        )
     pattern = {"time": _TIME, "quantity": _QUANTITY, "price": _MONEY}[kind]
     return pattern.search(fold(text)) is not None

@@ -1,14 +1,17 @@
 """Evidence at the sentence level: rank the sentences of the retrieved passages against
 the question, using sentence embeddings computed at ingestion (no embedding of article
-text at question time), plus a lexical bonus for the question's rarer words."""
+text at question time), plus a lexical bonus for the question's rarer words and one for
+its content words found in the sentence in either language (focus.py)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
 
 from assistant import speech
+from assistant.focus import Term, content_terms, coverage
 from assistant.lexical import LexicalIndex, fold, tokens
 from assistant.types import Evidence, Passage
 from index import schema as S
@@ -60,12 +63,15 @@ def rank_sentences(
     store,  # type: ignore[no-untyped-def]
     lexical: LexicalIndex,
     lexical_weight: float = 0.25,
+    focus_weight: float = 0.15,
+    terms: list[Term] | None = None,
 ) -> list[Evidence]:
     if not passages:
         return []
     chunk_ids = [p.chunk_id for p in passages]
     rows = store.sentences_of({S.CHUNK_ID: {"$in": chunk_ids}}, with_vectors=True)
     rank_of = {p.chunk_id: p.rank for p in passages}
+    terms = content_terms(question) if terms is None else terms
     scored: list[Evidence] = []
     for row in rows:
         cos = float(np.dot(row["vector"], vector))
@@ -75,11 +81,32 @@ def rank_sentences(
         # A headline is short and on-topic, so it scores high, but the body sentence that
         # carries the facts answers better: headlines yield to it.
         headline = 0.1 if row["text"].strip() == (row["meta"].get(S.TITLE) or "").strip() else 0.0
-        ev = evidence_from(row, cos + lexical_weight * lex + prior - headline, "dense+lexical")
+        # BM25-style overlap scores only the question's own words, so an English
+        # question gets nothing from a French sentence beyond names: the share of its
+        # content words found through the vocabulary table counts too (no bonus for
+        # anyone when there are none: a uniform bonus would only inflate the score).
+        focus = focus_weight * coverage(terms, row["text"]) if terms else 0.0
+        ev = evidence_from(row, cos + lexical_weight * lex + focus + prior - headline, "dense+lexical")
         ev.vector = row["vector"]
         scored.append(ev)
+    _inherit_context(scored, rows)
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+_PRONOUN_START = re.compile(r"^[\s“«\"]*(?:il|elle|ils|elles|he|she|they)\s", re.I)
+
+
+def _inherit_context(scored: list[Evidence], rows: list[dict], share: float = 0.5) -> None:
+    """"Il a accusé les États-Unis..." says who only through the sentence before it: a
+    sentence opening on a subject pronoun gets part of its predecessor's lead."""
+    index = {(r["meta"].get(S.ARTICLE_ID), int(r["meta"].get(S.SENTENCE_INDEX, -1))): ev
+             for r, ev in zip(rows, scored)}
+    before = {key: ev.score for key, ev in index.items()}
+    for (aid, i), ev in index.items():
+        prev = before.get((aid, i - 1))
+        if prev is not None and prev > before[(aid, i)] and _PRONOUN_START.match(ev.text):
+            ev.score += share * (prev - before[(aid, i)])
 
 
 MAX_SPEECH_CANDIDATES = 400  # sentences read per needle

@@ -8,6 +8,7 @@ all answer from the same index.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from functools import lru_cache
@@ -106,6 +107,12 @@ class LexicalIndex:
         if rows:
             self.model.index(corpus, show_progress=False)
         self.vocab = set(self._df)
+        self._sorted_vocab = sorted(self.vocab)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Does some indexed word start with ``prefix``? (binary search, any archive size)"""
+        i = bisect.bisect_left(self._sorted_vocab, prefix)
+        return i < len(self._sorted_vocab) and self._sorted_vocab[i].startswith(prefix)
 
     def idf(self, token: str) -> float:
         n = max(len(self.rows), 1)

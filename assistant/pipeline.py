@@ -10,17 +10,25 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from assistant import speech
+from assistant import focus, speech
 from assistant.coverage import answer_kind, has_kind, uncovered
 from assistant.answer import abstain, compose_extractive, compose_statements, templates
 from assistant.errors import IndexEmpty, UsageError
-from assistant.evidence import lexical_overlap, rank_sentences, statements_by
+from assistant.evidence import evidence_from, lexical_overlap, rank_sentences, statements_by
 from assistant.lexical import question_language
 from assistant.retrieve import Filters, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Evidence
+from index import schema as S
 
 MAX_QUESTION_CHARS = 2000
+# A typed answer ("when", "how many") must be citable: within this of the best evidence.
+TYPED_MARGIN = 0.3
+# "How did Ukraine respond to ...?" asks what was done as much as what was said: a
+# reaction to a named event is looked for among all sentences, not only statements.
+_REACTION = re.compile(r"^\s*(?:how|what)\s+did\s+.+?\s+(?:react|respond)\s+(?:to|against)\b", re.I)
+# "Quel est le titre de l'article qui...?" asks for a headline (article metadata).
+_ASKS_TITLE = re.compile(r"\b(?:title|titles|headline|headlines|titre|titres|intitul\w*)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|et|et pour|et qu['’]en est-il de|quid de)\b", re.I)
 _PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its|this|that|these|those|il|elle|lui|ils|elles|leur|leurs|son|sa|ses|ce|cet|cette|ces|a-t-il|a-t-elle)\b", re.I)
@@ -158,6 +166,8 @@ class Assistant:
         timings["embed"] = (time.perf_counter() - t) * 1000
 
         parsed = speech.parse_speech_question(resolved)
+        if parsed and _REACTION.match(resolved):
+            parsed = None
         t = time.perf_counter()
         passages = self.retriever.retrieve(resolved, vector, filters)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
@@ -168,22 +178,27 @@ class Assistant:
             answer = self._speech_answer(question, resolved, parsed, lang, filters)
         ranked: list[Evidence] = []
         if answer is None:
-            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical)
+            asked = focus.followup_terms(question, resolved)
+            # A question of names only ("Who is John Kirby?") is about its names.
+            ranked = rank_sentences(resolved, vector, passages, self.store, self.retriever.lexical,
+                                    terms=asked or focus.name_terms(resolved))
             timings["evidence"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             kind = answer_kind(question)
-            if kind:
-                # Prefer evidence of the asked type (a date for "when", a number for
-                # "how many"); without any, the articles do not answer.
-                for ev in ranked:
-                    if has_kind(kind, ev.text):
-                        ev.score += 0.05
-                ranked.sort(key=lambda e: -e.score)
-            typed = not kind or any(
-                has_kind(kind, ev.text) for ev in ranked[: self.settings.max_citations]
-                if ev.score >= self.settings.abstain_below
-            )
+            terms = focus.checkable(asked, self.retriever.lexical)
+            lead = self._typed_lead(kind, resolved, terms, ranked) if kind else []
+            typed = not kind or bool(lead)
             missing = [] if typed else [kind]
+            if lead:
+                # The sentences that answer the asked type are cited first.
+                ranked = lead + [ev for ev in ranked if all(ev is not x for x in lead)]
+            top = ranked[: self.settings.max_citations]
+            if terms and not any(focus.coverage(terms, ev.text) > 0 for ev in top):
+                # None of the question's content words ("health", "soldiers") in any
+                # sentence it would cite: the articles are about something else.
+                missing.append("content")
+            if _ASKS_TITLE.search(question) and not missing:
+                ranked = self._headlines_first(ranked)
             missing += uncovered(resolved, [f"{e.title} {e.outlet} {e.text}" for e in ranked[:25]], self.settings.prompts_dir / "entities_en_fr.tsv")
             if missing:
                 answer = abstain(question, ranked, templates(self.settings.prompts_dir, lang))
@@ -202,6 +217,78 @@ class Assistant:
         answer.settings_hash = self._hash
         answer.resolved_question = resolved if resolved != question else ""
         return answer
+
+    def _typed_lead(
+        self, kind: str, resolved: str, terms: list[focus.Term], ranked: list[Evidence]
+    ) -> list[Evidence]:
+        """The citable sentences that answer a typed question ("when", "how many", a
+        name): of the asked type, about the asked event and the asked names. Without
+        any, the articles do not answer. ``ranked`` is re-sorted in place: evidence of
+        the type is preferred."""
+        noun = focus.counted(resolved, terms) if kind == "quantity" else None
+        event = focus.event_terms(terms, kind)
+
+        def answers(ev: Evidence) -> bool:
+            return (has_kind(kind, ev.text, resolved)
+                    and (noun is None or focus.quantity_of(noun, ev.text))
+                    and focus.coverage(event, ev.text) >= 0.5)
+
+        for ev in ranked:
+            if answers(ev):
+                ev.score += 0.05
+        ranked.sort(key=lambda e: -e.score)
+        top = ranked[: self.settings.max_citations]
+        floor = max(self.settings.abstain_below, (top[0].score if top else 0.0) - TYPED_MARGIN)
+        lead = [ev for ev in top if ev.score >= floor and answers(ev)]
+        if not lead:
+            return []
+        # The date or the number must be about the asked names: "When did Janet Yellen
+        # visit Pyongyang?" is not answered by the date of another visit. The names may
+        # sit in the two sentences before ("Mais en mai, ils ont opposé leur veto").
+        context = self._preceding(lead, 2)
+        table = self.settings.prompts_dir / "entities_en_fr.tsv"
+        return [ev for ev in lead
+                if not uncovered(resolved, [ev.title, *context.get(ev.sentence_id, []), ev.text], table)]
+
+    def _preceding(self, evidence: list[Evidence], n: int) -> dict[str, list[str]]:
+        """The ``n`` sentences before each evidence sentence, read by id."""
+        wanted: dict[str, list[str]] = {}
+        for ev in evidence:
+            aid, _, idx = ev.sentence_id.rpartition(":s")
+            if aid and idx.isdigit():
+                wanted[ev.sentence_id] = [f"{aid}:s{int(idx) - k}" for k in range(n, 0, -1)
+                                          if int(idx) - k >= 0]
+        ids = sorted({i for v in wanted.values() for i in v})
+        if not ids:
+            return {}
+        got = self.store.sentences.get(ids=ids, include=["documents"])
+        text = dict(zip(got["ids"], got["documents"]))
+        return {sid: [text[i] for i in before if i in text] for sid, before in wanted.items()}
+
+    def _headlines_first(self, ranked: list[Evidence], n: int = 3) -> list[Evidence]:
+        """"What is the title of the article that...?": the headlines of the articles
+        holding the best evidence, each scored as its article's best sentence."""
+        best: dict[str, float] = {}
+        for ev in ranked:
+            if ev.article_id not in best:
+                best[ev.article_id] = ev.score
+                if len(best) == n:
+                    break
+        if not best:
+            return ranked
+        got = self.store.sentences.get(
+            where={"$and": [{S.ARTICLE_ID: {"$in": list(best)}}, {S.SENTENCE_INDEX: 0}]},
+            include=["documents", "metadatas"],
+        )
+        heads = []
+        for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            title = (meta.get(S.TITLE) or "").strip()
+            if title and text.strip() == title:
+                row = {"id": sid, "text": text, "meta": meta}
+                heads.append(evidence_from(row, best[meta[S.ARTICLE_ID]], "headline"))
+        heads.sort(key=lambda e: -e.score)
+        keys = {(h.article_id, h.start) for h in heads}
+        return heads + [ev for ev in ranked if (ev.article_id, ev.start) not in keys]
 
     def _speech_answer(self, question, resolved, parsed, lang, filters) -> Answer | None:  # type: ignore[no-untyped-def]
         phrase, topic = parsed

@@ -61,6 +61,7 @@ def test_denial_cues() -> None:
     assert is_denial("« Nous n’avons jamais exporté d’armes ou de munitions vers la Russie »")
     assert is_denial("L’Iran nie officiellement avoir fourni des armes")
     assert is_denial("Moscow denied the report.")
+    assert is_denial("il n’y avait aucune preuve que les armes seraient utilisées")
     assert not is_denial("La Russie achète des munitions à la Corée du Nord, selon les États-Unis")
     assert is_polar("Is North Korea selling weapons to Russia?")
     assert is_polar("La Corée du Nord vend-elle des armes à la Russie ?")
