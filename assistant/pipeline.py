@@ -281,11 +281,11 @@ class Assistant:
             include=["documents", "metadatas"],
         )
         heads = []
-        for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-            title = (meta.get(S.TITLE) or "").strip()
-            if title and text.strip() == title:
-                row = {"id": sid, "text": text, "meta": meta}
-                heads.append(evidence_from(row, best[meta[S.ARTICLE_ID]], "headline"))
+        rows = [{"id": i, "text": d, "meta": dict(m)} for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        for row in self.store.visible_rows(rows):  # dup_group comes from the article record
+            title = (row["meta"].get(S.TITLE) or "").strip()
+            if title and row["text"].strip() == title:
+                heads.append(evidence_from(row, best[row["meta"][S.ARTICLE_ID]], "headline"))
         heads.sort(key=lambda e: -e.score)
         keys = {(h.article_id, h.start) for h in heads}
         return heads + [ev for ev in ranked if (ev.article_id, ev.start) not in keys]
