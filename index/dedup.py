@@ -28,7 +28,7 @@ With exact-copy thresholds (cosine >= 0.85) no pair matches at all: these are
 translations/retellings, not copies.
 
 Incremental: a new article's lead vectors are matched with one Chroma query against
-the lead sentences already stored (``sentence_index < LEAD``), never all pairs.
+the lead sentences already stored (the ``leads`` collection), never all pairs.
 A group is a connected component of links; its id (``dup_group``) is the id of its
 earliest article (by date, then ingestion time), ``dup_count`` its size. Both live on
 the article record only: readers take ``dup_group`` from the record (``Store.directory``),
@@ -52,7 +52,7 @@ import numpy as np
 
 from index import schema as S
 
-LEAD = 3
+LEAD = S.LEAD_SENTENCES
 MIN_COSINE = 0.60
 MIN_OVERLAP = 0.40
 MIN_LEAD_PAIRS = 2
@@ -77,16 +77,15 @@ _IDS_PER_CALL = 200  # article ids per ``$in`` filter / lead vectors per query b
 
 
 def _leads(store, article_ids: list[str]) -> dict[str, tuple[list[str], np.ndarray]]:  # type: ignore[no-untyped-def]
-    """The first ``LEAD`` sentences (texts, stored vectors) of many articles."""
+    """The first ``LEAD`` sentences (texts, stored vectors) of many articles, read by id
+    from the leads collection."""
     rows: dict[str, list[tuple[int, str, list[float]]]] = {}
-    for i in range(0, len(article_ids), _IDS_PER_CALL):
-        part = article_ids[i : i + _IDS_PER_CALL]
-        got = store.sentences.get(
-            where={"$and": [{S.ARTICLE_ID: {"$in": part}}, {S.SENTENCE_INDEX: {"$lt": LEAD}}]},
-            include=["documents", "metadatas", "embeddings"],
-        )
-        for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"]):
-            rows.setdefault(meta[S.ARTICLE_ID], []).append((int(meta[S.SENTENCE_INDEX]), doc, vec))
+    ids = [f"{a}:s{j}" for a in article_ids for j in range(LEAD)]
+    for i in range(0, len(ids), 3 * _IDS_PER_CALL):
+        got = store.leads.get(ids=ids[i : i + 3 * _IDS_PER_CALL], include=["documents", "embeddings"])
+        for sid, doc, vec in zip(got["ids"], got["documents"], got["embeddings"]):
+            aid, _, j = sid.rpartition(":s")
+            rows.setdefault(aid, []).append((int(j), doc, vec))
     out = {}
     for aid, items in rows.items():
         items.sort(key=lambda r: r[0])
@@ -98,7 +97,7 @@ def links_many(store, article_ids: list[str], visible: set[str] | None = None) -
     """For each article: the visible articles whose lead matches its lead (id -> pairs)."""
     leads = _leads(store, sorted(set(article_ids)))
     out: dict[str, dict[str, int]] = {a: {} for a in article_ids}
-    n = store.sentences.count()
+    n = store.leads.count()
     if not leads or n == 0:
         return out
     if visible is None:
@@ -111,10 +110,9 @@ def links_many(store, article_ids: list[str], visible: set[str] | None = None) -
         # per query, so ask for LEAD more neighbours and drop its own below. Only ids and
         # distances come back (a sentence id names its article); the texts are read
         # afterwards for the few neighbours close enough to compare wordings.
-        got = store.sentences.query(
+        got = store.leads.query(
             query_embeddings=np.asarray([q[2] for q in part], dtype=np.float32),
             n_results=min(_CANDIDATES + LEAD, n),
-            where={S.SENTENCE_INDEX: {"$lt": LEAD}},
             include=["distances"],
         )
         close: list[list[tuple[str, str]]] = []
@@ -132,7 +130,7 @@ def links_many(store, article_ids: list[str], visible: set[str] | None = None) -
             close.append(mine)
         wanted = sorted({sid for mine in close for sid, _ in mine} - texts.keys())
         for j in range(0, len(wanted), 2000):
-            fetched = store.sentences.get(ids=wanted[j : j + 2000], include=["documents"])
+            fetched = store.leads.get(ids=wanted[j : j + 2000], include=["documents"])
             texts.update(zip(fetched["ids"], fetched["documents"]))
         for (aid, doc, _v), mine in zip(part, close):
             words = content_words(doc)

@@ -119,6 +119,7 @@ def ingest(
         if unfinished:
             store.delete_orphans()
         store.set_flag("ingesting", 1)
+        store.backfill_leads()  # an index from before the leads collection
         existing = store.article_hashes()
         # articles written by a run killed before it grouped them
         pending = {a for a, m in existing.items() if not m.get(S.DUP_GROUP)}

@@ -137,6 +137,7 @@ class Store:
         self.articles = _Guarded(self, "articles")
         self.chunks = _Guarded(self, "chunks")
         self.sentences = _Guarded(self, "sentences")
+        self.leads = _Guarded(self, "leads")
         self._dir: dict[str, str] | None = None
         self._dir_gen = -1
         self._dir_checked = 0.0
@@ -150,7 +151,7 @@ class Store:
         try:
             colls = [
                 client.get_or_create_collection(f"{prefix}_{name}", metadata=meta, embedding_function=None)
-                for name in ("articles", "chunks", "sentences")
+                for name in ("articles", "chunks", "sentences", "leads")
             ]
         except Exception as exc:
             raise StoreUnavailable(
@@ -158,7 +159,7 @@ class Store:
                 "is the Chroma server running and reachable?"
             ) from None
         self.client = client
-        self._articles, self._chunks, self._sentences = colls
+        self._articles, self._chunks, self._sentences, self._leads = colls
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
 
     def mark_broken(self) -> None:
@@ -287,6 +288,15 @@ class Store:
                 documents=s_docs[i : i + _BATCH],
                 metadatas=s_metas[i : i + _BATCH],
             )
+        lead = [n for n, m in enumerate(s_metas) if m[S.SENTENCE_INDEX] < S.LEAD_SENTENCES]
+        for i in range(0, len(lead), _BATCH):
+            part = lead[i : i + _BATCH]
+            self.leads.upsert(
+                ids=[s_ids[n] for n in part],
+                embeddings=all_s[part],
+                documents=[s_docs[n] for n in part],
+                metadatas=[{S.ARTICLE_ID: s_metas[n][S.ARTICLE_ID]} for n in part],
+            )
 
         # 2. chunks, in llama-index's node format (so a VectorStoreIndex can read the
         # same store). The same records ChromaVectorStore.add() writes, but upserted:
@@ -352,17 +362,36 @@ class Store:
             )
         heap.trim()
 
+    def backfill_leads(self) -> int:
+        """Fill the leads collection of an index written before it existed (once)."""
+        if self.leads.count() or not self.sentences.count():
+            return 0
+        done, offset = 0, 0
+        where = {S.SENTENCE_INDEX: {"$lt": S.LEAD_SENTENCES}}
+        while True:
+            got = self.sentences.get(where=where, include=["documents", "metadatas", "embeddings"],
+                                     limit=_BATCH, offset=offset)
+            if not got["ids"]:
+                return done
+            self.leads.upsert(
+                ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                metadatas=[{S.ARTICLE_ID: m[S.ARTICLE_ID]} for m in got["metadatas"]],
+            )
+            done += len(got["ids"])
+            offset += len(got["ids"])
+
     def delete_article(self, article_id: str) -> None:
         # The record first, so readers stop seeing the article before its parts go.
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={S.ARTICLE_ID: article_id})
         self.sentences.delete(where={S.ARTICLE_ID: article_id})
+        self.leads.delete(ids=[f"{article_id}:s{i}" for i in range(S.LEAD_SENTENCES)])
 
     def delete_orphans(self) -> int:
         """Remove chunks and sentences left by an ingestion that was killed half-way."""
         known = set(self.articles.get(include=[])["ids"])
         removed = 0
-        for coll in (self.chunks, self.sentences):
+        for coll in (self.chunks, self.sentences, self.leads):
             got = coll.get(include=["metadatas"])
             orphan_ids = [i for i, m in zip(got["ids"], got["metadatas"] or []) if m.get(S.ARTICLE_ID) not in known]
             for j in range(0, len(orphan_ids), _BATCH):
@@ -523,7 +552,7 @@ class Store:
 
     def reset(self) -> None:
         prefix = self.settings.collection
-        for name in ("articles", "chunks", "sentences"):
+        for name in ("articles", "chunks", "sentences", "leads"):
             try:
                 self.client.delete_collection(f"{prefix}_{name}")
             except Exception:

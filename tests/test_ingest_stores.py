@@ -39,6 +39,10 @@ def assert_consistent(store, folder: Path, settings) -> None:  # type: ignore[no
     for aid, meta in store.article_hashes().items():
         assert len(store.chunks.get(where={S.ARTICLE_ID: aid}, include=[])["ids"]) == meta[S.N_CHUNKS]
         assert len(store.sentences.get(where={S.ARTICLE_ID: aid}, include=[])["ids"]) == meta[S.N_SENTENCES]
+        leads = store.leads.get(where={S.ARTICLE_ID: aid}, include=[])["ids"]
+        assert sorted(leads) == sorted(f"{aid}:s{i}" for i in range(min(S.LEAD_SENTENCES, meta[S.N_SENTENCES])))
+    # nothing in the leads collection outlives its article
+    assert {i.rpartition(":s")[0] for i in store.leads.get(include=[])["ids"]} <= set(store.article_hashes())
 
 
 @pytest.fixture
@@ -198,3 +202,28 @@ def test_update_killed_between_new_and_old_is_healed(store_settings, folder: Pat
     assert report.chunks_embedded == 0 and report.unchanged.count(G002) == 1
     assert [m[S.SOURCE] for m in store.article_hashes().values()].count(G002) == 1
     assert_consistent(store, folder, settings)
+
+
+def test_leads_backfilled_for_an_older_index(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """An index written before the leads collection existed gets it on its next run,
+    and grouping then works as on a new index."""
+    from conftest import make_settings
+    from index.ingest import ingest
+    from index.store import Store
+
+    folder = tmp_path / "articles"
+    shutil.copytree(CORPUS, folder)
+    settings = make_settings(tmp_path / "home")
+    store = Store(settings)
+    ingest([str(folder)], settings, store, embedder)
+    before = _groups(store)
+    n = store.leads.count()
+    assert n == sum(min(S.LEAD_SENTENCES, m[S.N_SENTENCES]) for m in store.article_hashes().values())
+    store.client.delete_collection(f"{settings.collection}_leads")  # as an older index had it
+    store.update_articles_meta({a: {S.DUP_GROUP: "", S.DUP_COUNT: 0} for a in store.article_hashes()})
+    store = Store(settings)
+    assert store.leads.count() == 0
+    report = ingest([str(folder)], settings, store, embedder)
+    assert report.chunks_embedded == 0
+    assert store.leads.count() == n
+    assert _groups(store) == before
