@@ -227,3 +227,26 @@ def test_leads_backfilled_for_an_older_index(tmp_path: Path, embedder) -> None: 
     assert report.chunks_embedded == 0
     assert store.leads.count() == n
     assert _groups(store) == before
+
+
+def test_record_updates_in_batches(tmp_path: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Group changes touch every member's record: a large group must be written in
+    calls Chroma accepts (it refuses more than its max batch size in one call)."""
+    import index.store as store_mod
+    from conftest import make_settings
+    from index.ingest import ingest
+    from index.store import Store
+
+    folder = tmp_path / "articles"
+    shutil.copytree(CORPUS, folder)
+    settings = make_settings(tmp_path / "home")
+    store = Store(settings)
+    ingest([str(folder)], settings, store, embedder)
+    calls: list[int] = []
+    real = store.articles.raw.update
+    monkeypatch.setattr(store_mod, "_BATCH", 2)
+    monkeypatch.setattr(store.articles.raw, "update", lambda ids, metadatas: (calls.append(len(ids)), real(ids=ids, metadatas=metadatas)))
+    ids = sorted(store.article_hashes())
+    store.update_articles_meta({a: {S.DUP_COUNT: 7} for a in ids})
+    assert calls == [2, 2, 1]
+    assert all(m[S.DUP_COUNT] == 7 for m in store.article_hashes().values())
