@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embed-sample", type=int, default=2000, help="chunks embedded for the embedding-only rate (0 = all)")
     s.add_argument("--no-scaleout", action="store_true", help="skip the Chroma server + replicas phase")
     s.add_argument("--note", default="", help="a sentence added under the machine line")
+    s.add_argument("--naive-from", default="", help="an earlier run's results.json: reuse its naive-pipeline figures")
     return p
 
 
@@ -317,7 +318,8 @@ def cmd_bench(args, settings) -> int:  # type: ignore[no-untyped-def]
         if "bench" in sys.argv[1:] else "assistant bench"
     run_bench(sizes, Path(args.out), workdir, src.resolve(), clients=args.clients, seconds=args.seconds,
               embed_sample=args.embed_sample, scaleout=not args.no_scaleout, command=command, note=args.note,
-              log=lambda m: print(m, file=sys.stderr, flush=True))
+              log=lambda m: print(m, file=sys.stderr, flush=True),
+              naive_from=Path(args.naive_from) if args.naive_from else None)
     print(f"wrote {args.out}")
     return 0
 

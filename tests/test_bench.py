@@ -39,6 +39,19 @@ def test_bench_tiny(tmp_path: Path) -> None:
     assert rc == 0
     check_markdown(out.read_text())
 
+    # A second run reusing the naive pipeline's figures (when only our code changed):
+    # the naive columns are copied, not measured again, and the file says so.
+    again = tmp_path / "again.md"
+    rc = main(["--home", str(tmp_path / "home2"), "bench", "--sizes", "60", "--out", str(again),
+               "--workdir", str(tmp_path / "work2"), "--clients", "2", "--seconds", "2", "--embed-sample", "0",
+               "--no-scaleout", "--naive-from", str(tmp_path / "work" / "results.json")])
+    assert rc == 0
+    first, second = out.read_text(), again.read_text()
+    naive = lambda md: [(r[0], r[3], r[5]) for r in _table_rows(md, "## Retrieval quality against the naive pipeline")]  # noqa: E731
+    assert naive(first) == naive(second)
+    assert not (tmp_path / "work2" / "naive-60.json").exists()
+    assert second.count("figures are reused from the run of") == 2
+
 
 def check_markdown(md: str) -> None:
     for s in SECTIONS:
