@@ -142,11 +142,6 @@ def links_many(store, article_ids: list[str], visible: set[str] | None = None) -
     return {a: {o: p for o, p in pairs.items() if p >= MIN_LEAD_PAIRS} for a, pairs in out.items()}
 
 
-def links(store, article_id: str, visible: set[str] | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Visible articles whose lead matches this article's lead: id -> matching pairs."""
-    return links_many(store, [article_id], visible)[article_id]
-
-
 def _earliest(metas: dict[str, dict[str, Any]]) -> str:
     def key(aid: str) -> tuple:
         m = metas[aid]

@@ -83,6 +83,14 @@ class _Guarded:
         return call
 
 
+def _upsert(coll: Any, ids: list[str], vectors: np.ndarray, documents: list[str],
+            metadatas: list[dict[str, Any]]) -> None:
+    """Upsert records ``_BATCH`` at a time (Chroma refuses calls over its max batch size)."""
+    for i in range(0, len(ids), _BATCH):
+        coll.upsert(ids=ids[i : i + _BATCH], embeddings=vectors[i : i + _BATCH],
+                    documents=documents[i : i + _BATCH], metadatas=metadatas[i : i + _BATCH])
+
+
 def _connect(settings) -> Any:  # type: ignore[no-untyped-def]
     heap.limit_arenas()  # before Chroma's threads allocate their own arenas
     import chromadb
@@ -281,22 +289,10 @@ class Store:
                 for s in sentences
             ]
         all_s = np.vstack(s_vecs) if s_vecs else np.zeros((0, 0), dtype=np.float32)
-        for i in range(0, len(s_ids), _BATCH):
-            self.sentences.upsert(
-                ids=s_ids[i : i + _BATCH],
-                embeddings=all_s[i : i + _BATCH],
-                documents=s_docs[i : i + _BATCH],
-                metadatas=s_metas[i : i + _BATCH],
-            )
+        _upsert(self.sentences, s_ids, all_s, s_docs, s_metas)
         lead = [n for n, m in enumerate(s_metas) if m[S.SENTENCE_INDEX] < S.LEAD_SENTENCES]
-        for i in range(0, len(lead), _BATCH):
-            part = lead[i : i + _BATCH]
-            self.leads.upsert(
-                ids=[s_ids[n] for n in part],
-                embeddings=all_s[part],
-                documents=[s_docs[n] for n in part],
-                metadatas=[{S.ARTICLE_ID: s_metas[n][S.ARTICLE_ID]} for n in part],
-            )
+        _upsert(self.leads, [s_ids[n] for n in lead], all_s[lead], [s_docs[n] for n in lead],
+                [{S.ARTICLE_ID: s_metas[n][S.ARTICLE_ID]} for n in lead])
 
         # 2. chunks, in llama-index's node format (so a VectorStoreIndex can read the
         # same store). The same records ChromaVectorStore.add() writes, but upserted:
@@ -325,13 +321,7 @@ class Store:
                 c_metas.append({k: ("" if v is None else v) for k, v in meta.items()})
             c_vecs.append(np.asarray(chunk_vecs, dtype=np.float32).reshape(len(chunks), -1))
         all_c = np.vstack(c_vecs) if c_vecs else np.zeros((0, 0), dtype=np.float32)
-        for i in range(0, len(c_ids), _BATCH):
-            self.chunks.upsert(
-                ids=c_ids[i : i + _BATCH],
-                embeddings=all_c[i : i + _BATCH],
-                documents=c_docs[i : i + _BATCH],
-                metadatas=c_metas[i : i + _BATCH],
-            )
+        _upsert(self.chunks, c_ids, all_c, c_docs, c_metas)
 
         # 3. the article records last: from now on readers can see them
         a_ids, a_vecs, a_docs, a_metas = [], [], [], []
@@ -353,13 +343,7 @@ class Store:
                 # distinct and in batch order: "earliest" breaks ties on ingestion order
                 "ingested_at": now + n * 1e-6,
             })
-        for i in range(0, len(a_ids), _BATCH):
-            self.articles.upsert(
-                ids=a_ids[i : i + _BATCH],
-                embeddings=np.asarray(a_vecs[i : i + _BATCH], dtype=np.float32),
-                documents=a_docs[i : i + _BATCH],
-                metadatas=a_metas[i : i + _BATCH],
-            )
+        _upsert(self.articles, a_ids, np.asarray(a_vecs, dtype=np.float32), a_docs, a_metas)
         heap.trim()
 
     def backfill_leads(self) -> int:
@@ -373,10 +357,8 @@ class Store:
                                      limit=_BATCH, offset=offset)
             if not got["ids"]:
                 return done
-            self.leads.upsert(
-                ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
-                metadatas=[{S.ARTICLE_ID: m[S.ARTICLE_ID]} for m in got["metadatas"]],
-            )
+            _upsert(self.leads, got["ids"], np.asarray(got["embeddings"], dtype=np.float32), got["documents"],
+                    [{S.ARTICLE_ID: m[S.ARTICLE_ID]} for m in got["metadatas"]])
             done += len(got["ids"])
             offset += len(got["ids"])
 
